@@ -1,0 +1,128 @@
+#include "app/app.h"
+
+#include "api/device_api.h"
+#include "api/ops_api.h"
+#include "app/jobs.h"
+#include "core/crypto.h"
+#include "core/log.h"
+#include "http/server.h"
+#include "http/static_files.h"
+#include "ingest/ingest_queue.h"
+#include "ota/firmware.h"
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+namespace esocore {
+
+namespace {
+
+constexpr std::size_t kMaxGroupRecords = 200'000;
+
+std::vector<JobRunner::Job> housekeeping(store::Store& store, const Config& config) {
+    Micros keep = Micros{config.idempotency_days} * 86'400'000'000LL;
+    return {
+        {"purge_packets", std::chrono::hours(1),
+         [&store, keep] {
+             auto removed = store.purgePackets(nowMicros() - keep);
+             if (!removed) {
+                 log::warn("purging old packets failed", {{"error", removed.error().message}});
+             } else if (*removed > 0) {
+                 log::info("purged old packets", {{"removed", *removed}});
+             }
+         }},
+    };
+}
+
+}  // namespace
+
+App::App(Config config) : config_(std::move(config)) {
+    ensureSecretKey(config_);
+    store_ = store::openStore(config_);
+    queue_ = std::make_unique<ingest::IngestQueue>(
+        *store_, static_cast<std::size_t>(config_.ingest_queue_limit), kMaxGroupRecords);
+    firmware_ = std::make_unique<ota::FirmwareService>(*store_, config_.data_dir,
+                                                       config_.secret_key);
+    device_api_ = std::make_unique<api::DeviceApi>(config_, *store_, *queue_, *firmware_);
+    device_api_->addRoutes(router_);
+    api::addOpsRoutes(router_, *store_, *queue_);
+    router_.setFallback(http::staticFiles(config_.portal_dir));
+}
+
+App::~App() {
+    if (jobs_) {
+        jobs_->stop();
+    }
+    queue_->stop();
+}
+
+void App::migrate() {
+    auto state = store_->migrate();
+    if (!state) {
+        throw std::runtime_error("migration failed: " + state.error().message);
+    }
+    auto org = store_->ensureDefaultOrganization();
+    if (!org) {
+        throw std::runtime_error("cannot create the default organization: " +
+                                 org.error().message);
+    }
+}
+
+std::optional<FirstRunCredentials> App::ensureFirstUser() {
+    auto users = store_->countUsers();
+    if (!users) {
+        throw std::runtime_error(users.error().message);
+    }
+    if (*users > 0) {
+        return std::nullopt;
+    }
+    FirstRunCredentials credentials{"admin@esocore.local", randomToken(12), {}};
+    store::User user{newUuid(), credentials.email, "Administrator",
+                     hashPassword(credentials.password), true, "UTC", nowMicros()};
+    auto created = store_->createUser(user);
+    auto org = store_->ensureDefaultOrganization();
+    if (!created || !org) {
+        throw std::runtime_error("cannot create the first user");
+    }
+    if (auto ok = store_->addMembership(user.id, org->id, "owner"); !ok) {
+        throw std::runtime_error(ok.error().message);
+    }
+    std::filesystem::path file =
+        std::filesystem::path(config_.data_dir) / "first-run-credentials.txt";
+    std::ofstream out(file);
+    out << "email: " << credentials.email << "\npassword: " << credentials.password << "\n";
+    std::filesystem::permissions(file, std::filesystem::perms::owner_read |
+                                           std::filesystem::perms::owner_write);
+    credentials.file = file.string();
+    return credentials;
+}
+
+unsigned short App::bind() {
+    http::ServerOptions options;
+    options.listen = config_.listen;
+    options.threads = config_.threads;
+    server_ = std::make_unique<http::Server>(options, router_);
+    return server_->bind();
+}
+
+void App::run(bool handle_signals) {
+    if (!server_) {
+        bind();
+    }
+    jobs_ = std::make_unique<JobRunner>(housekeeping(*store_, config_));
+    server_->run(handle_signals);
+    // Every request in flight has been answered, so every batch it queued is committed;
+    // stop() commits anything still waiting before it returns.
+    queue_->stop();
+    jobs_->stop();
+    log::info("stopped");
+}
+
+void App::stop() {
+    if (server_) {
+        server_->stop();
+    }
+}
+
+}  // namespace esocore
