@@ -118,10 +118,10 @@ Result<void> Connection::exec(std::string_view sql) {
     return {};
 }
 
-Result<Statement*> Connection::prepare(std::string_view sql) {
+Result<StatementRef> Connection::prepare(std::string_view sql) {
     auto found = cache_.find(std::string(sql));
     if (found != cache_.end()) {
-        return &found->second->reset();
+        return StatementRef(&found->second->reset());
     }
     sqlite3_stmt* stmt = nullptr;
     if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
@@ -129,7 +129,7 @@ Result<Statement*> Connection::prepare(std::string_view sql) {
         return sqliteError(db_, "prepare");
     }
     auto [it, inserted] = cache_.emplace(std::string(sql), std::make_unique<Statement>(db_, stmt));
-    return it->second.get();
+    return StatementRef(it->second.get());
 }
 
 Result<Transaction> Transaction::begin(Connection& connection) {

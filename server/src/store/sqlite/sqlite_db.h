@@ -56,6 +56,28 @@ private:
     sqlite3_stmt* stmt_;
 };
 
+/// A cached statement in use. Resetting it when the use ends matters: a statement left
+/// stepped holds a read transaction, and with it a stale snapshot of the database.
+class StatementRef {
+public:
+    explicit StatementRef(Statement* statement) : statement_(statement) {}
+    StatementRef(StatementRef&& other) noexcept : statement_(other.statement_) {
+        other.statement_ = nullptr;
+    }
+    StatementRef(const StatementRef&) = delete;
+    StatementRef& operator=(const StatementRef&) = delete;
+    ~StatementRef() {
+        if (statement_ != nullptr) {
+            statement_->reset();
+        }
+    }
+    Statement* operator->() const { return statement_; }
+    Statement& operator*() const { return *statement_; }
+
+private:
+    Statement* statement_;
+};
+
 /// One SQLite connection with its statement cache. Not thread-safe: callers lock.
 class Connection {
 public:
@@ -67,8 +89,9 @@ public:
     Connection& operator=(const Connection&) = delete;
 
     Result<void> exec(std::string_view sql);
-    /// A cached prepared statement for `sql`, reset and ready to bind.
-    Result<Statement*> prepare(std::string_view sql);
+    /// A cached prepared statement for `sql`, reset and ready to bind; reset again when the
+    /// returned reference goes away.
+    Result<StatementRef> prepare(std::string_view sql);
     sqlite3* handle() const { return db_; }
 
 private:

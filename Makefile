@@ -1,0 +1,60 @@
+# EsoCore Cloud: `make run` serves everything on SQLite; `make test` runs every test.
+
+BUILD       ?= build
+ASAN_BUILD  ?= build-asan
+BUILD_TYPE  ?= RelWithDebInfo
+JOBS        ?= $(shell nproc)
+DATA_DIR    ?= data
+PORTAL_OUT  := portal/.output/public
+
+export ESOCORE_DATA_DIR ?= $(DATA_DIR)
+export ESOCORE_DATABASE_URL ?= sqlite:$(DATA_DIR)/esocore.db
+
+CXX_SOURCES = $(shell git ls-files '*.cpp' '*.h' 2>/dev/null)
+
+.PHONY: run test build build-asan bootstrap bootstrap-test portal sim bench format \
+        format-check test-unit test-asan clean
+
+run: bootstrap build portal
+	ESOCORE_PORTAL_DIR=$(PORTAL_OUT) $(BUILD)/esocore serve
+
+bootstrap:
+	@scripts/bootstrap.sh run
+
+bootstrap-test:
+	@scripts/bootstrap.sh test
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD) -j$(JOBS)
+
+$(ASAN_BUILD)/build.ninja:
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DESOCORE_SANITIZE=ON \
+	    -DESOCORE_BUILD_BENCH=OFF
+
+build-asan: $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD) -j$(JOBS)
+
+# The portal is built when its sources exist; the server serves what it finds.
+portal:
+	@if [ -f portal/package.json ]; then scripts/build-portal.sh; fi
+
+test: bootstrap-test format-check build build-asan
+	scripts/run-tests.sh $(BUILD) $(ASAN_BUILD)
+
+format:
+	clang-format -i $(CXX_SOURCES)
+
+format-check:
+	@clang-format --dry-run --Werror $(CXX_SOURCES) && echo "format: ok"
+
+sim: build
+	$(BUILD)/esocore-sim --devices 50
+
+bench: bootstrap build
+	$(BUILD)/bench-ingest
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
