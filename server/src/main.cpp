@@ -1,10 +1,9 @@
+#include <CLI/CLI.hpp>
+#include <iostream>
+
 #include "cli/commands.h"
 #include "core/crypto.h"
 #include "core/version.h"
-
-#include <CLI/CLI.hpp>
-
-#include <iostream>
 
 int main(int argc, char** argv) {
     using namespace esocore;

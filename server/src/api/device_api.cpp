@@ -1,5 +1,9 @@
 #include "api/device_api.h"
 
+#include <boost/json.hpp>
+#include <charconv>
+#include <fstream>
+
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -8,11 +12,6 @@
 #include "ingest/decode.h"
 #include "ingest/json_reader.h"
 #include "ingest/records.h"
-
-#include <boost/json.hpp>
-
-#include <charconv>
-#include <fstream>
 
 namespace esocore::api {
 
@@ -28,19 +27,19 @@ constexpr std::size_t kJsonDepth = 16;
 
 struct IngestMetrics {
     metrics::Registry& r = metrics::Registry::instance();
-    metrics::Counter& points = r.counter("esocore_ingest_points_total",
-                                         "Points stored (new or replaced)");
+    metrics::Counter& points =
+        r.counter("esocore_ingest_points_total", "Points stored (new or replaced)");
     metrics::Counter& events = r.counter("esocore_ingest_events_total", "Events stored");
-    metrics::Counter& duplicates = r.counter("esocore_ingest_duplicates_total",
-                                             "Records that were already stored");
-    metrics::Counter& rejected = r.counter("esocore_ingest_rejected_total",
-                                           "Records rejected by validation");
-    metrics::Counter& applied = r.counter("esocore_ingest_batches_total",
-                                          "Batches by outcome", "outcome=\"applied\"");
-    metrics::Counter& replayed = r.counter("esocore_ingest_batches_total", "Batches by outcome",
-                                           "outcome=\"replayed\"");
-    metrics::Counter& conflicts = r.counter("esocore_ingest_batches_total", "Batches by outcome",
-                                            "outcome=\"conflict\"");
+    metrics::Counter& duplicates =
+        r.counter("esocore_ingest_duplicates_total", "Records that were already stored");
+    metrics::Counter& rejected =
+        r.counter("esocore_ingest_rejected_total", "Records rejected by validation");
+    metrics::Counter& applied =
+        r.counter("esocore_ingest_batches_total", "Batches by outcome", "outcome=\"applied\"");
+    metrics::Counter& replayed =
+        r.counter("esocore_ingest_batches_total", "Batches by outcome", "outcome=\"replayed\"");
+    metrics::Counter& conflicts =
+        r.counter("esocore_ingest_batches_total", "Batches by outcome", "outcome=\"conflict\"");
 };
 
 IngestMetrics& ingestMetrics() {
@@ -151,29 +150,27 @@ void DeviceApi::addRoutes(http::Router& router) {
     auto guard = [this](http::SyncHandler handler) {
         return http::SyncHandler([this, handler](const Request& request) {
             if (config_.maintenance) {
-                return withRetryAfter(errorResponse(503, "maintenance",
-                                                    "the server is in maintenance mode"),
-                                      config_.maintenance_retry_after);
+                return withRetryAfter(
+                    errorResponse(503, "maintenance", "the server is in maintenance mode"),
+                    config_.maintenance_retry_after);
             }
             return handler(request);
         });
     };
     router.add("POST", base + "auth/handshake",
                guard([this](const Request& r) { return handshake(r); }));
-    router.add(
-        "POST", base + "telemetry/batch",
-        http::Handler([this](const http::RequestPtr& request, http::Respond respond) {
-            if (config_.maintenance) {
-                return respond(withRetryAfter(
-                    errorResponse(503, "maintenance", "the server is in maintenance mode"),
-                    config_.maintenance_retry_after));
-            }
-            batch(request, std::move(respond));
-        }),
-        http::RouteOptions{config_.max_body_bytes});
+    router.add("POST", base + "telemetry/batch",
+               http::Handler([this](const http::RequestPtr& request, http::Respond respond) {
+                   if (config_.maintenance) {
+                       return respond(withRetryAfter(
+                           errorResponse(503, "maintenance", "the server is in maintenance mode"),
+                           config_.maintenance_retry_after));
+                   }
+                   batch(request, std::move(respond));
+               }),
+               http::RouteOptions{config_.max_body_bytes});
     router.add("GET", base + "config", guard([this](const Request& r) { return config(r); }));
-    router.add("POST", base + "heartbeat",
-               guard([this](const Request& r) { return heartbeat(r); }),
+    router.add("POST", base + "heartbeat", guard([this](const Request& r) { return heartbeat(r); }),
                http::RouteOptions{64 * 1024});
     router.add("GET", base + "ota/check", guard([this](const Request& r) { return otaCheck(r); }));
     router.add("GET", base + "ota/download/{token}",
@@ -287,8 +284,8 @@ Result<void> DeviceApi::checkBatchHeaders(const Request& request) {
             c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         }
         if (lower != sha256Hex(request.body)) {
-            return Error{400, "checksum_mismatch",
-                         "Content-SHA256 does not match the body as sent", {}};
+            return Error{
+                400, "checksum_mismatch", "Content-SHA256 does not match the body as sent", {}};
         }
     }
     return {};
@@ -310,8 +307,8 @@ std::optional<Response> DeviceApi::replayIfKnown(const store::Device& device,
     }
     ingestMetrics().replayed.add();
     json::object body = packetBody(**packet);
-    body["error"] = http::errorBody(Error{409, "duplicate_batch",
-                                          "this batch was already applied", {}})["error"];
+    body["error"] = http::errorBody(
+        Error{409, "duplicate_batch", "this batch was already applied", {}})["error"];
     return jsonResponse(409, body);
 }
 
@@ -332,8 +329,10 @@ Result<std::unique_ptr<store::IngestBatch>> DeviceApi::readBatch(const Request& 
     }
     const json::array& records = parsed->get_array();
     if (records.size() > static_cast<std::size_t>(config_.max_records)) {
-        return Error{413, "too_many_records",
-                     "at most " + std::to_string(config_.max_records) + " records per batch", {}};
+        return Error{413,
+                     "too_many_records",
+                     "at most " + std::to_string(config_.max_records) + " records per batch",
+                     {}};
     }
     auto batch = std::make_unique<store::IngestBatch>();
     batch->device_id = caller.device.id;
@@ -400,10 +399,9 @@ void DeviceApi::batch(const http::RequestPtr& request, http::Respond respond) {
         leaveFlight(flight);
         return respond(errorResponse(batch.error()));
     }
-    bool queued = queue_.submit(
-        std::move(*batch),
-        [this, flight, respond, request_id = request->request_id](
-            Result<store::IngestOutcome> outcome) {
+    bool queued =
+        queue_.submit(std::move(*batch), [this, flight, respond, request_id = request->request_id](
+                                             Result<store::IngestOutcome> outcome) {
             finishBatch(flight, std::move(outcome), respond, request_id);
         });
     if (!queued) {
@@ -416,8 +414,8 @@ void DeviceApi::finishBatch(const std::string& flight, Result<store::IngestOutco
                             const http::Respond& respond, const std::string& request_id) {
     leaveFlight(flight);
     if (!outcome) {
-        log::warn("batch not stored", {{"request_id", request_id},
-                                       {"error", outcome.error().message}});
+        log::warn("batch not stored",
+                  {{"request_id", request_id}, {"error", outcome.error().message}});
         return respond(withRetryAfter(errorResponse(outcome.error()), 5));
     }
     const store::Packet& packet = outcome->packet;
@@ -429,8 +427,8 @@ void DeviceApi::finishBatch(const std::string& flight, Result<store::IngestOutco
         case store::IngestOutcome::Kind::replayed: {
             ingestMetrics().replayed.add();
             json::object body = packetBody(packet);
-            body["error"] = http::errorBody(Error{409, "duplicate_batch",
-                                                  "this batch was already applied", {}})["error"];
+            body["error"] = http::errorBody(
+                Error{409, "duplicate_batch", "this batch was already applied", {}})["error"];
             return respond(jsonResponse(409, body));
         }
         case store::IngestOutcome::Kind::applied:
@@ -468,14 +466,14 @@ Response DeviceApi::otaCheck(const Request& request) {
     bool refused = *offer && *latest && (*latest)->bundle_id == (**offer).id &&
                    ((*latest)->status == "failed" || (*latest)->status == "rolled_back");
     if (!*offer || refused) {
-        return jsonResponse(200, json::object{{"update_available", false},
-                                              {"current_version", running}});
+        return jsonResponse(
+            200, json::object{{"update_available", false}, {"current_version", running}});
     }
     const store::FirmwareBundle& bundle = **offer;
     Micros now = nowMicros();
     if (!*latest || (*latest)->bundle_id != bundle.id) {
         store::DeviceUpdate update{newUuid(), device.id, bundle.id, running, bundle.version,
-                                   "offered", "", now, now};
+                                   "offered", "",        now,       now};
         if (auto ok = store_.saveDeviceUpdate(update); !ok) {
             return errorResponse(ok.error());
         }
@@ -554,8 +552,11 @@ Response DeviceApi::otaReport(const Request& request) {
     static const std::vector<std::string> statuses = {"downloading", "installing", "completed",
                                                       "failed", "rolled_back"};
     if (std::find(statuses.begin(), statuses.end(), status) == statuses.end()) {
-        Error error{422, "invalid_status", "status must be one of downloading, installing, "
-                    "completed, failed, rolled_back", {{"status", "unknown value"}}};
+        Error error{422,
+                    "invalid_status",
+                    "status must be one of downloading, installing, "
+                    "completed, failed, rolled_back",
+                    {{"status", "unknown value"}}};
         return errorResponse(error);
     }
     auto latest = store_.latestDeviceUpdate(caller->device.id);
@@ -599,8 +600,8 @@ Response DeviceApi::otaReport(const Request& request) {
             return errorResponse(ok.error());
         }
     }
-    return jsonResponse(200, json::object{{"status", update.status},
-                                          {"version", update.to_version}});
+    return jsonResponse(200,
+                        json::object{{"status", update.status}, {"version", update.to_version}});
 }
 
 }  // namespace esocore::api

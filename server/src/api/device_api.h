@@ -1,5 +1,9 @@
 #pragma once
 
+#include <mutex>
+#include <string>
+#include <unordered_set>
+
 #include "api/device_config.h"
 #include "api/rate_limiter.h"
 #include "auth/device_auth.h"
@@ -8,10 +12,6 @@
 #include "ingest/ingest_queue.h"
 #include "ota/firmware.h"
 #include "store/store.h"
-
-#include <mutex>
-#include <string>
-#include <unordered_set>
 
 namespace esocore::api {
 

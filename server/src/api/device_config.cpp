@@ -1,8 +1,8 @@
 #include "api/device_config.h"
 
-#include "core/crypto.h"
-
 #include <boost/json.hpp>
+
+#include "core/crypto.h"
 
 namespace esocore::api {
 
@@ -17,21 +17,19 @@ json::object defaults(const Config& config) {
         {"offline_timeout_s", config.default_offline_timeout_seconds},
         {"signing_required", false},
         {"restamp_future", false},
-        {"sampling_ms",
-         json::object{{"temp_ambient", 10000},
-                      {"rh", 10000},
-                      {"temp_stator", 5000},
-                      {"current_rms", 1000},
-                      {"vibration_rms", 1000},
-                      {"acoustic_level", 1000}}},
+        {"sampling_ms", json::object{{"temp_ambient", 10000},
+                                     {"rh", 10000},
+                                     {"temp_stator", 5000},
+                                     {"current_rms", 1000},
+                                     {"vibration_rms", 1000},
+                                     {"acoustic_level", 1000}}},
         {"window_s", 60},
         {"thresholds", json::object{}},
         {"ntp_servers", json::array{"pool.ntp.org"}},
-        {"endpoints",
-         json::object{{"batch", "/api/iot/v1/telemetry/batch"},
-                      {"config", "/api/iot/v1/config"},
-                      {"heartbeat", "/api/iot/v1/heartbeat"},
-                      {"ota_check", "/api/iot/v1/ota/check"}}},
+        {"endpoints", json::object{{"batch", "/api/iot/v1/telemetry/batch"},
+                                   {"config", "/api/iot/v1/config"},
+                                   {"heartbeat", "/api/iot/v1/heartbeat"},
+                                   {"ota_check", "/api/iot/v1/ota/check"}}},
     };
 }
 

@@ -1,12 +1,11 @@
 #pragma once
 
+#include <boost/json/object.hpp>
+#include <string>
+
 #include "core/config.h"
 #include "core/result.h"
 #include "store/store.h"
-
-#include <boost/json/object.hpp>
-
-#include <string>
 
 namespace esocore::api {
 

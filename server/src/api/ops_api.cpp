@@ -1,13 +1,12 @@
 #include "api/ops_api.h"
 
+#include <boost/json.hpp>
+#include <fstream>
+#include <string>
+
 #include "core/metrics.h"
 #include "core/version.h"
 #include "http/response.h"
-
-#include <boost/json.hpp>
-
-#include <fstream>
-#include <string>
 
 namespace esocore::api {
 
@@ -30,10 +29,10 @@ std::int64_t residentBytes() {
 }  // namespace
 
 void addOpsRoutes(http::Router& router, store::Store& store, ingest::IngestQueue& queue) {
-    router.add("GET", "/healthz", http::SyncHandler([](const http::Request&) {
-                   return http::jsonResponse(200, json::object{{"status", "ok"},
-                                                               {"version", kVersion}});
-               }));
+    router.add(
+        "GET", "/healthz", http::SyncHandler([](const http::Request&) {
+            return http::jsonResponse(200, json::object{{"status", "ok"}, {"version", kVersion}});
+        }));
     router.add("GET", "/readyz", http::SyncHandler([&store](const http::Request&) {
                    auto state = store.migrationState();
                    bool reachable = store.ping() && state.ok();

@@ -1,10 +1,10 @@
 #pragma once
 
-#include "core/clock.h"
-
 #include <mutex>
 #include <string>
 #include <unordered_map>
+
+#include "core/clock.h"
 
 namespace esocore::api {
 

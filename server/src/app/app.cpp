@@ -1,5 +1,9 @@
 #include "app/app.h"
 
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
 #include "api/device_api.h"
 #include "api/ops_api.h"
 #include "app/jobs.h"
@@ -9,10 +13,6 @@
 #include "http/static_files.h"
 #include "ingest/ingest_queue.h"
 #include "ota/firmware.h"
-
-#include <filesystem>
-#include <fstream>
-#include <stdexcept>
 
 namespace esocore {
 
@@ -42,8 +42,8 @@ App::App(Config config) : config_(std::move(config)) {
     store_ = store::openStore(config_);
     queue_ = std::make_unique<ingest::IngestQueue>(
         *store_, static_cast<std::size_t>(config_.ingest_queue_limit), kMaxGroupRecords);
-    firmware_ = std::make_unique<ota::FirmwareService>(*store_, config_.data_dir,
-                                                       config_.secret_key);
+    firmware_ =
+        std::make_unique<ota::FirmwareService>(*store_, config_.data_dir, config_.secret_key);
     device_api_ = std::make_unique<api::DeviceApi>(config_, *store_, *queue_, *firmware_);
     device_api_->addRoutes(router_);
     api::addOpsRoutes(router_, *store_, *queue_);
@@ -64,8 +64,7 @@ void App::migrate() {
     }
     auto org = store_->ensureDefaultOrganization();
     if (!org) {
-        throw std::runtime_error("cannot create the default organization: " +
-                                 org.error().message);
+        throw std::runtime_error("cannot create the default organization: " + org.error().message);
     }
 }
 
@@ -78,8 +77,9 @@ std::optional<FirstRunCredentials> App::ensureFirstUser() {
         return std::nullopt;
     }
     FirstRunCredentials credentials{"admin@esocore.local", randomToken(12), {}};
-    store::User user{newUuid(), credentials.email, "Administrator",
-                     hashPassword(credentials.password), true, "UTC", nowMicros()};
+    store::User user{
+        newUuid(), credentials.email, "Administrator", hashPassword(credentials.password), true,
+        "UTC",     nowMicros()};
     auto created = store_->createUser(user);
     auto org = store_->ensureDefaultOrganization();
     if (!created || !org) {
@@ -92,8 +92,8 @@ std::optional<FirstRunCredentials> App::ensureFirstUser() {
         std::filesystem::path(config_.data_dir) / "first-run-credentials.txt";
     std::ofstream out(file);
     out << "email: " << credentials.email << "\npassword: " << credentials.password << "\n";
-    std::filesystem::permissions(file, std::filesystem::perms::owner_read |
-                                           std::filesystem::perms::owner_write);
+    std::filesystem::permissions(
+        file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     credentials.file = file.string();
     return credentials;
 }

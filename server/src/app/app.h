@@ -1,12 +1,12 @@
 #pragma once
 
-#include "core/config.h"
-#include "http/router.h"
-#include "store/store.h"
-
 #include <memory>
 #include <optional>
 #include <string>
+
+#include "core/config.h"
+#include "http/router.h"
+#include "store/store.h"
 
 namespace esocore {
 

@@ -8,7 +8,9 @@ JobRunner::JobRunner(std::vector<Job> jobs) : jobs_(std::move(jobs)) {
     thread_ = std::thread([this] { loop(); });
 }
 
-JobRunner::~JobRunner() { stop(); }
+JobRunner::~JobRunner() {
+    stop();
+}
 
 void JobRunner::stop() {
     {

@@ -1,9 +1,9 @@
 #include "auth/device_auth.h"
 
+#include <charconv>
+
 #include "auth/device_keys.h"
 #include "core/crypto.h"
-
-#include <charconv>
 
 namespace esocore::auth {
 
@@ -94,8 +94,8 @@ Result<void> DeviceAuthenticator::verifySignature(const http::Request& request, 
                             "this device must sign requests (X-Timestamp, X-Signature)");
     }
     std::int64_t seconds = 0;
-    auto [end, ec] = std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(),
-                                     seconds);
+    auto [end, ec] =
+        std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(), seconds);
     if (ec != std::errc() || end != timestamp.data() + timestamp.size()) {
         return unauthorized("invalid_signature", "X-Timestamp must be Unix seconds");
     }
@@ -107,8 +107,8 @@ Result<void> DeviceAuthenticator::verifySignature(const http::Request& request, 
     if (signature.substr(0, scheme.size()) != scheme) {
         return unauthorized("invalid_signature", "X-Signature must be sha256=<hex>");
     }
-    std::string expected = hmacSha256Hex(presentedDeviceKey(request),
-                                         std::string(timestamp) + "." + request.body);
+    std::string expected =
+        hmacSha256Hex(presentedDeviceKey(request), std::string(timestamp) + "." + request.body);
     std::string given(signature.substr(scheme.size()));
     for (auto& c : given) {
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

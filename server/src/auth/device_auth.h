@@ -1,13 +1,13 @@
 #pragma once
 
-#include "core/result.h"
-#include "http/message.h"
-#include "store/store.h"
-
 #include <chrono>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+
+#include "core/result.h"
+#include "http/message.h"
+#include "store/store.h"
 
 namespace esocore::auth {
 

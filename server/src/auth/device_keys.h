@@ -1,9 +1,9 @@
 #pragma once
 
-#include "store/types.h"
-
 #include <string>
 #include <string_view>
+
+#include "store/types.h"
 
 namespace esocore::auth {
 

@@ -1,18 +1,17 @@
 #include "cli/commands.h"
 
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
 #include "app/app.h"
 #include "auth/device_keys.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/version.h"
 #include "ota/firmware.h"
-
-#include <boost/json.hpp>
-
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
 
 namespace esocore::cli {
 
@@ -49,8 +48,7 @@ void printBanner(const App& app, unsigned short port,
                   << "; change it after signing in)\n";
     }
     std::cout << "\nStart a simulated fleet of 50 devices in another terminal:\n"
-              << "  make sim        (or: build/esocore-sim --devices 50 --server " << url
-              << ")\n\n"
+              << "  make sim        (or: build/esocore-sim --devices 50 --server " << url << ")\n\n"
               << std::flush;
 }
 

@@ -98,9 +98,13 @@ Micros nowMicros() {
     return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::string formatRfc3339Millis(Micros t) { return format(t, 3); }
+std::string formatRfc3339Millis(Micros t) {
+    return format(t, 3);
+}
 
-std::string formatRfc3339Micros(Micros t) { return format(t, 6); }
+std::string formatRfc3339Micros(Micros t) {
+    return format(t, 6);
+}
 
 std::optional<Micros> parseRfc3339(std::string_view text) {
     int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;

@@ -1,7 +1,5 @@
 #include "core/config.h"
 
-#include "core/crypto.h"
-
 #include <toml++/toml.h>
 
 #include <cstdlib>
@@ -10,6 +8,8 @@
 #include <functional>
 #include <stdexcept>
 #include <thread>
+
+#include "core/crypto.h"
 
 namespace esocore {
 
@@ -59,8 +59,10 @@ const std::vector<Setting>& settings() {
          [](Config& c, const std::string& v) { c.public_url = v; }},
         {"secret_key", "ESOCORE_SECRET_KEY",
          [](Config& c, const std::string& v) { c.secret_key = v; }},
-        {"log_level", "ESOCORE_LOG_LEVEL", [](Config& c, const std::string& v) { c.log_level = v; }},
-        {"redis_url", "ESOCORE_REDIS_URL", [](Config& c, const std::string& v) { c.redis_url = v; }},
+        {"log_level", "ESOCORE_LOG_LEVEL",
+         [](Config& c, const std::string& v) { c.log_level = v; }},
+        {"redis_url", "ESOCORE_REDIS_URL",
+         [](Config& c, const std::string& v) { c.redis_url = v; }},
         {"threads", "ESOCORE_THREADS",
          [](Config& c, const std::string& v) { c.threads = int(toInt("threads", v)); }},
         {"max_body_bytes", "ESOCORE_MAX_BODY_BYTES",
@@ -193,8 +195,8 @@ void ensureSecretKey(Config& config) {
     if (!out) {
         throw std::runtime_error("cannot write " + path.string());
     }
-    std::filesystem::permissions(path, std::filesystem::perms::owner_read |
-                                           std::filesystem::perms::owner_write);
+    std::filesystem::permissions(
+        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
 }  // namespace esocore

@@ -1,13 +1,13 @@
 #include "core/log.h"
 
-#include "core/clock.h"
-
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <memory>
+
+#include "core/clock.h"
 
 namespace esocore::log {
 
@@ -72,7 +72,9 @@ void setup(std::string_view level) {
     logger()->flush_on(spdlog::level::warn);
 }
 
-bool enabled(Level level) { return logger()->should_log(toSpdlog(level)); }
+bool enabled(Level level) {
+    return logger()->should_log(toSpdlog(level));
+}
 
 void write(Level level, std::string_view message, Fields fields) {
     if (!enabled(level)) {

@@ -2,7 +2,6 @@
 
 #include <boost/json/value.hpp>
 #include <boost/json/value_from.hpp>
-
 #include <initializer_list>
 #include <string_view>
 #include <utility>

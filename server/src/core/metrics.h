@@ -54,8 +54,7 @@ public:
 
     Counter& counter(const std::string& name, const std::string& help,
                      const std::string& labels = {});
-    Gauge& gauge(const std::string& name, const std::string& help,
-                 const std::string& labels = {});
+    Gauge& gauge(const std::string& name, const std::string& help, const std::string& labels = {});
     Histogram& histogram(const std::string& name, const std::string& help,
                          const std::string& labels = {});
 

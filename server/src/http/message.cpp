@@ -1,8 +1,7 @@
 #include "http/message.h"
 
-#include <boost/url/parse_query.hpp>
-
 #include <algorithm>
+#include <boost/url/parse_query.hpp>
 #include <cctype>
 
 namespace esocore::http {

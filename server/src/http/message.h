@@ -1,7 +1,5 @@
 #pragma once
 
-#include "core/clock.h"
-
 #include <functional>
 #include <memory>
 #include <optional>
@@ -9,6 +7,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "core/clock.h"
 
 namespace esocore::http {
 

@@ -29,7 +29,9 @@ boost::json::object errorBody(const Error& error) {
     return body;
 }
 
-Response errorResponse(const Error& error) { return jsonResponse(error.status, errorBody(error)); }
+Response errorResponse(const Error& error) {
+    return jsonResponse(error.status, errorBody(error));
+}
 
 Response errorResponse(int status, std::string code, std::string message) {
     return errorResponse(Error{status, std::move(code), std::move(message), {}});

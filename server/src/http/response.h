@@ -1,9 +1,9 @@
 #pragma once
 
+#include <boost/json/value.hpp>
+
 #include "core/result.h"
 #include "http/message.h"
-
-#include <boost/json/value.hpp>
 
 namespace esocore::http {
 

@@ -1,10 +1,10 @@
 #pragma once
 
-#include "http/message.h"
-
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "http/message.h"
 
 namespace esocore::http {
 

@@ -1,10 +1,6 @@
 #include "http/server.h"
 
-#include "core/crypto.h"
-#include "core/log.h"
-#include "core/metrics.h"
-#include "http/response.h"
-
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -17,12 +13,15 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
-
-#include <atomic>
 #include <mutex>
 #include <set>
 #include <stdexcept>
 #include <thread>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "http/response.h"
 
 namespace esocore::http {
 
@@ -117,8 +116,8 @@ struct Server::Impl {
     std::mutex sessions_mutex;
     std::set<std::shared_ptr<Session>> sessions;
     std::function<void()> on_stopping;
-    metrics::Gauge& open_connections = metrics::Registry::instance().gauge(
-        "esocore_http_connections", "Open HTTP connections");
+    metrics::Gauge& open_connections =
+        metrics::Registry::instance().gauge("esocore_http_connections", "Open HTTP connections");
 };
 
 Server::Server(ServerOptions options, const Router& router)
@@ -204,9 +203,8 @@ void Server::Impl::watchDrain(std::shared_ptr<asio::steady_timer> timer,
         return;
     }
     timer->expires_after(std::chrono::milliseconds(20));
-    timer->async_wait([this, timer, deadline](const boost::system::error_code&) {
-        watchDrain(timer, deadline);
-    });
+    timer->async_wait(
+        [this, timer, deadline](const boost::system::error_code&) { watchDrain(timer, deadline); });
 }
 
 asio::awaitable<void> Server::Impl::acceptLoop() {
@@ -322,8 +320,8 @@ asio::awaitable<bool> Server::Impl::serveOne(beast::tcp_stream& stream, beast::f
     parser.header_limit(16 * 1024);
     session.idle = true;
     stream.expires_after(options.idle_timeout);
-    auto [read_ec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, parser,
-                                                                     use_nothrow);
+    auto [read_ec, header_bytes] =
+        co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
     if (read_ec) {
         if (read_ec == bhttp::error::header_limit) {
             BeastResponse tooLarge{bhttp::status::request_header_fields_too_large, 11};
@@ -355,11 +353,12 @@ asio::awaitable<bool> Server::Impl::serveOne(beast::tcp_stream& stream, beast::f
             co_await bhttp::async_write(stream, go_on, use_nothrow);
         }
         stream.expires_after(options.idle_timeout);
-        auto [body_ec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+        auto [body_ec, body_bytes] =
+            co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
         if (body_ec == bhttp::error::body_limit) {
-            response = errorResponse(413, "body_too_large",
-                                     "request body larger than " + std::to_string(limit) +
-                                         " bytes");
+            response =
+                errorResponse(413, "body_too_large",
+                              "request body larger than " + std::to_string(limit) + " bytes");
             keep_alive = false;
         } else if (body_ec) {
             co_return false;
@@ -373,8 +372,8 @@ asio::awaitable<bool> Server::Impl::serveOne(beast::tcp_stream& stream, beast::f
                 route_name = "static";
                 response = router.fallback()(*request);
             } else if (match.path_known) {
-                response = errorResponse(405, "method_not_allowed",
-                                         method + " is not allowed on " + path);
+                response =
+                    errorResponse(405, "method_not_allowed", method + " is not allowed on " + path);
             } else {
                 response = errorResponse(404, "not_found", "no such endpoint: " + path);
             }

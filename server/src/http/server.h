@@ -1,11 +1,11 @@
 #pragma once
 
-#include "http/router.h"
-
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+
+#include "http/router.h"
 
 namespace esocore::http {
 

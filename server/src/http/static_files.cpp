@@ -1,10 +1,10 @@
 #include "http/static_files.h"
 
-#include "http/response.h"
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "http/response.h"
 
 namespace esocore::http {
 

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "http/message.h"
-
 #include <string>
+
+#include "http/message.h"
 
 namespace esocore::http {
 

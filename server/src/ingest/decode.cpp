@@ -13,13 +13,15 @@ namespace {
 constexpr std::size_t kChunk = 256 * 1024;
 
 Error tooLarge(std::size_t limit) {
-    return Error{413, "decoded_body_too_large",
-                 "decompressed body larger than " + std::to_string(limit) + " bytes", {}};
+    return Error{413,
+                 "decoded_body_too_large",
+                 "decompressed body larger than " + std::to_string(limit) + " bytes",
+                 {}};
 }
 
 Error corrupt(std::string_view what) {
-    return Error{400, "invalid_encoding", "body could not be decompressed: " + std::string(what),
-                 {}};
+    return Error{
+        400, "invalid_encoding", "body could not be decompressed: " + std::string(what), {}};
 }
 
 // Grows `out` by one chunk without passing `limit` + 1, so overflow is detected exactly.
@@ -73,7 +75,7 @@ Result<std::string> inflateGzip(std::string_view body, std::size_t limit) {
 
 Result<std::string> decompressZstd(std::string_view body, std::size_t limit) {
     std::unique_ptr<ZSTD_DStream, decltype(&ZSTD_freeDStream)> stream(ZSTD_createDStream(),
-                                                                       ZSTD_freeDStream);
+                                                                      ZSTD_freeDStream);
     if (!stream) {
         return internalError("zstd could not be initialized");
     }

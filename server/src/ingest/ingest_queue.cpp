@@ -1,9 +1,9 @@
 #include "ingest/ingest_queue.h"
 
+#include <chrono>
+
 #include "core/log.h"
 #include "core/metrics.h"
-
-#include <chrono>
 
 namespace esocore::ingest {
 
@@ -33,7 +33,9 @@ IngestQueue::IngestQueue(store::Store& store, std::size_t max_batches,
     writer_ = std::thread([this] { run(); });
 }
 
-IngestQueue::~IngestQueue() { stop(); }
+IngestQueue::~IngestQueue() {
+    stop();
+}
 
 bool IngestQueue::submit(std::unique_ptr<store::IngestBatch> batch, Done done) {
     {

@@ -1,13 +1,13 @@
 #pragma once
 
-#include "store/store.h"
-
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
+
+#include "store/store.h"
 
 namespace esocore::ingest {
 

@@ -2,7 +2,6 @@
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
-
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -21,8 +20,8 @@ bool integerLiteralIsExact(std::string_view literal, double value) {
     }
     char buf[400];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed, 0);
-    return ec == std::errc() && std::string_view(buf, static_cast<std::size_t>(end - buf)) ==
-                                    literal;
+    return ec == std::errc() &&
+           std::string_view(buf, static_cast<std::size_t>(end - buf)) == literal;
 }
 
 bool isIntegerLiteral(std::string_view literal) {
@@ -86,8 +85,8 @@ public:
     }
     bool on_double(double d, boost::json::string_view s, boost::json::error_code&) {
         number_.append(s.data(), s.size());
-        bool inexact = isIntegerLiteral(number_) && std::isfinite(d) &&
-                       !integerLiteralIsExact(number_, d);
+        bool inexact =
+            isIntegerLiteral(number_) && std::isfinite(d) && !integerLiteralIsExact(number_, d);
         number_.clear();
         stack.push_double(inexact ? std::nan("") : d);
         return true;

@@ -1,10 +1,9 @@
 #pragma once
 
-#include "core/result.h"
-
 #include <boost/json/value.hpp>
-
 #include <string_view>
+
+#include "core/result.h"
 
 namespace esocore::ingest {
 

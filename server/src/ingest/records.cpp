@@ -1,14 +1,14 @@
 #include "ingest/records.h"
 
-#include "core/clock.h"
-
-#include <boost/json.hpp>
 #include <utf8proc.h>
 
 #include <array>
+#include <boost/json.hpp>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
+
+#include "core/clock.h"
 
 namespace esocore::ingest {
 
@@ -223,7 +223,8 @@ const char* RecordReader::readEvent(const json::object& record, std::string seri
             }
         }
         if (const json::value* severity = meta->if_contains("severity")) {
-            auto mapped = severity->is_string() ? severityFrom(severity->get_string()) : std::nullopt;
+            auto mapped =
+                severity->is_string() ? severityFrom(severity->get_string()) : std::nullopt;
             if (!mapped) {
                 return "invalid_severity";
             }
@@ -249,7 +250,8 @@ void RecordReader::read(const json::value& value, int index) {
         return reject(index, "invalid_record");
     }
     const json::object& record = value.get_object();
-    if (const json::value* claimed = record.if_contains("device_id"); claimed && !claimed->is_null()) {
+    if (const json::value* claimed = record.if_contains("device_id");
+        claimed && !claimed->is_null()) {
         if (!claimed->is_string() || (claimed->get_string() != rules_.device_id &&
                                       claimed->get_string() != rules_.device_serial)) {
             return reject(index, "device_mismatch");
@@ -286,7 +288,8 @@ void RecordReader::read(const json::value& value, int index) {
     }
     const json::value* val = field(record, "val", "value");
     bool no_value = val == nullptr || val->is_null();
-    bool event_meta = meta != nullptr && (meta->contains("event_type") || meta->contains("severity"));
+    bool event_meta =
+        meta != nullptr && (meta->contains("event_type") || meta->contains("severity"));
     if (no_value && (event_meta || isKnownEventName(*series))) {
         if (const char* code = readEvent(record, std::move(*series), std::get<Micros>(ts), meta,
                                          std::move(meta_text))) {
@@ -339,7 +342,9 @@ std::optional<std::string> normalizeName(std::string_view name) {
     return out;
 }
 
-bool isKnownEventName(std::string_view series) { return findEventKind(series) != nullptr; }
+bool isKnownEventName(std::string_view series) {
+    return findEventKind(series) != nullptr;
+}
 
 void readRecords(const json::array& records, const RecordRules& rules, store::IngestBatch& batch) {
     RecordReader reader(rules, batch);

@@ -1,11 +1,10 @@
 #pragma once
 
+#include <boost/json/array.hpp>
+#include <string>
+
 #include "core/clock.h"
 #include "store/types.h"
-
-#include <boost/json/array.hpp>
-
-#include <string>
 
 namespace esocore::ingest {
 

@@ -1,14 +1,14 @@
 #include "ota/firmware.h"
 
-#include "core/crypto.h"
-#include "ota/semver.h"
-
-#include <boost/json.hpp>
 #include <sodium.h>
 
+#include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "core/crypto.h"
+#include "ota/semver.h"
 
 namespace esocore::ota {
 
@@ -69,8 +69,8 @@ std::string FirmwareService::sign(std::string_view image) const {
 Result<store::FirmwareBundle> FirmwareService::addBundle(const NewBundle& request) {
     auto version = parseVersion(request.version);
     if (!version) {
-        return Error{422, "invalid_version", "'" + request.version + "' is not a semantic version",
-                     {}};
+        return Error{
+            422, "invalid_version", "'" + request.version + "' is not a semantic version", {}};
     }
     if (request.channel != "stable" && request.channel != "beta" && request.channel != "dev") {
         return Error{422, "invalid_channel", "channel must be stable, beta or dev", {}};
@@ -109,8 +109,8 @@ Result<store::FirmwareBundle> FirmwareService::addBundle(const NewBundle& reques
     return bundle;
 }
 
-Result<std::optional<store::FirmwareBundle>> FirmwareService::offerFor(
-    const store::Device& device, const std::string& running) {
+Result<std::optional<store::FirmwareBundle>> FirmwareService::offerFor(const store::Device& device,
+                                                                       const std::string& running) {
     auto bundles = store_.firmwareBundlesFor(device.model, device.firmware_channel);
     if (!bundles) {
         return bundles.takeError();
@@ -132,8 +132,7 @@ Result<std::optional<store::FirmwareBundle>> FirmwareService::offerFor(
 }
 
 std::string FirmwareService::downloadToken(const std::string& bundle_id,
-                                           const std::string& device_id,
-                                           Micros expires_at) const {
+                                           const std::string& device_id, Micros expires_at) const {
     std::string claims = bundle_id + "." + device_id + "." + std::to_string(expires_at / 1'000'000);
     return claims + "." + hmacSha256Hex(token_key_, claims);
 }
@@ -144,8 +143,8 @@ Result<DownloadClaims> FirmwareService::checkToken(std::string_view token, Micro
     if (parts.size() != 4) {
         return invalid;
     }
-    std::string claims = std::string(parts[0]) + "." + std::string(parts[1]) + "." +
-                         std::string(parts[2]);
+    std::string claims =
+        std::string(parts[0]) + "." + std::string(parts[1]) + "." + std::string(parts[2]);
     if (!constantTimeEquals(hmacSha256Hex(token_key_, claims), parts[3])) {
         return invalid;
     }

@@ -1,12 +1,12 @@
 #pragma once
 
-#include "core/result.h"
-#include "store/store.h"
-
 #include <array>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "core/result.h"
+#include "store/store.h"
 
 namespace esocore::ota {
 

@@ -36,9 +36,9 @@ std::vector<std::string_view> split(std::string_view s, char separator) {
 }
 
 bool validIdentifier(std::string_view s) {
-    return !s.empty() && s.find_first_not_of("0123456789abcdefghijklmnopqrstuvwxyz"
-                                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ-") ==
-                             std::string_view::npos;
+    return !s.empty() && s.find_first_not_of(
+                             "0123456789abcdefghijklmnopqrstuvwxyz"
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ-") == std::string_view::npos;
 }
 
 int compareIdentifiers(const std::string& a, const std::string& b) {

@@ -1,8 +1,8 @@
+#include <stdexcept>
+
 #include "core/config.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
-
-#include <stdexcept>
 
 namespace esocore::store {
 

@@ -1,13 +1,13 @@
 #pragma once
 
-#include "core/result.h"
-#include "store/types.h"
-
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "core/result.h"
+#include "store/types.h"
 
 namespace esocore {
 struct Config;
@@ -61,7 +61,8 @@ public:
                                                      const std::string& idempotency_key) = 0;
     /// Commits every batch in one transaction. A batch whose key is already in the ledger is
     /// not applied again: its outcome is `replayed` (same body) or `conflict`.
-    virtual Result<std::vector<IngestOutcome>> commitIngest(std::span<IngestBatch* const> batches) = 0;
+    virtual Result<std::vector<IngestOutcome>> commitIngest(
+        std::span<IngestBatch* const> batches) = 0;
     /// Removes ledger entries received before `cutoff`; returns how many.
     virtual Result<std::int64_t> purgePackets(Micros cutoff) = 0;
 
@@ -71,7 +72,8 @@ public:
     /// Bundles on `channel` that list `model` among their supported models.
     virtual Result<std::vector<FirmwareBundle>> firmwareBundlesFor(const std::string& model,
                                                                    const std::string& channel) = 0;
-    virtual Result<std::optional<DeviceUpdate>> latestDeviceUpdate(const std::string& device_id) = 0;
+    virtual Result<std::optional<DeviceUpdate>> latestDeviceUpdate(
+        const std::string& device_id) = 0;
     virtual Result<void> saveDeviceUpdate(const DeviceUpdate& update) = 0;
     virtual Result<void> setDeviceFirmware(const std::string& device_id,
                                            const std::string& version) = 0;

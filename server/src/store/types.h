@@ -1,11 +1,11 @@
 #pragma once
 
-#include "core/clock.h"
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "core/clock.h"
 
 namespace esocore::store {
 
@@ -26,8 +26,8 @@ struct User {
 };
 
 /// Device lifecycle states (DESIGN §4). Online/offline is derived from last_seen.
-inline constexpr const char* kDeviceStatuses[] = {"unclaimed", "active", "maintenance",
-                                                  "inactive", "decommissioned"};
+inline constexpr const char* kDeviceStatuses[] = {"unclaimed", "active", "maintenance", "inactive",
+                                                  "decommissioned"};
 
 struct Device {
     std::string id;

@@ -1,8 +1,9 @@
-#include "core/crypto.h"
-#include "support/test_server.h"
+#include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
+
+#include "core/crypto.h"
+#include "support/test_server.h"
 
 namespace esocore {
 namespace {

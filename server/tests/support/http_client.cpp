@@ -44,7 +44,9 @@ HttpClient::HttpClient(std::string base_url)
     }
 }
 
-HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+HttpClient::~HttpClient() {
+    curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
 
 HttpResult HttpClient::request(const std::string& method, const std::string& path,
                                const std::string& body, const Headers& headers) {

@@ -30,8 +30,7 @@ public:
     HttpResult get(const std::string& path, const Headers& headers = {}) {
         return request("GET", path, {}, headers);
     }
-    HttpResult post(const std::string& path, const std::string& body,
-                    const Headers& headers = {}) {
+    HttpResult post(const std::string& path, const std::string& body, const Headers& headers = {}) {
         return request("POST", path, body, headers);
     }
 

@@ -1,12 +1,12 @@
 #include "support/test_server.h"
 
-#include "auth/device_keys.h"
-#include "core/crypto.h"
-#include "core/log.h"
-
 #include <cstdlib>
 #include <random>
 #include <stdexcept>
+
+#include "auth/device_keys.h"
+#include "core/crypto.h"
+#include "core/log.h"
 
 namespace esocore::testing {
 

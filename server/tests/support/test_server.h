@@ -1,12 +1,12 @@
 #pragma once
 
-#include "app/app.h"
-#include "support/http_client.h"
-
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
+
+#include "app/app.h"
+#include "support/http_client.h"
 
 namespace esocore::testing {
 

@@ -51,7 +51,9 @@ Statement& Statement::bindOrNull(int index, std::string_view text) {
     return text.empty() ? bindNull(index) : bind(index, text);
 }
 
-int Statement::step() { return sqlite3_step(stmt_); }
+int Statement::step() {
+    return sqlite3_step(stmt_);
+}
 
 Result<void> Statement::run() {
     int rc = step();
@@ -124,8 +126,8 @@ Result<StatementRef> Connection::prepare(std::string_view sql) {
         return StatementRef(&found->second->reset());
     }
     sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
-                           SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &stmt, nullptr) != SQLITE_OK) {
         return sqliteError(db_, "prepare");
     }
     auto [it, inserted] = cache_.emplace(std::string(sql), std::make_unique<Statement>(db_, stmt));

@@ -1,7 +1,5 @@
 #pragma once
 
-#include "core/result.h"
-
 #include <sqlite3.h>
 
 #include <cstdint>
@@ -12,6 +10,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "core/result.h"
 
 namespace esocore::store::sqlite {
 

@@ -1,15 +1,14 @@
 #include "store/sqlite/sqlite_store.h"
 
-#include "core/crypto.h"
-#include "store/migrations.h"
-#include "store/sqlite/sqlite_db.h"
-
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <filesystem>
 #include <mutex>
 #include <unordered_map>
+
+#include "core/crypto.h"
+#include "store/migrations.h"
+#include "store/sqlite/sqlite_db.h"
 
 namespace esocore::store {
 
@@ -114,8 +113,7 @@ public:
     Result<void> saveConfigProfile(const ConfigProfile& profile) override;
     Result<std::optional<Packet>> findPacket(const std::string& device_id,
                                              const std::string& idempotency_key) override;
-    Result<std::vector<IngestOutcome>> commitIngest(
-        std::span<IngestBatch* const> batches) override;
+    Result<std::vector<IngestOutcome>> commitIngest(std::span<IngestBatch* const> batches) override;
     Result<std::int64_t> purgePackets(Micros cutoff) override;
     Result<void> addFirmwareBundle(const FirmwareBundle& bundle) override;
     Result<std::optional<FirmwareBundle>> findFirmwareBundle(const std::string& id) override;
@@ -150,8 +148,8 @@ private:
     Result<std::optional<Packet>> findPacketWith(Connection& c, const std::string& device_id,
                                                  const std::string& key);
     Result<std::int64_t> seriesId(const std::string& device_id, const PointRow& point);
-    Result<void> writePoints(std::span<IngestBatch* const> batches,
-                             const std::vector<bool>& apply, std::vector<IngestCounts>& counts);
+    Result<void> writePoints(std::span<IngestBatch* const> batches, const std::vector<bool>& apply,
+                             std::vector<IngestCounts>& counts);
     Result<void> writeEvents(const IngestBatch& batch, IngestCounts& counts);
     Result<void> writeCycle(const std::string& device_id, const EventRow& event);
     Result<void> touchDevice(const IngestBatch& batch);
@@ -250,7 +248,9 @@ Result<MigrationState> SqliteStore::migrate() {
         if (!mark) {
             return mark.takeError();
         }
-        if (auto ok = (*mark)->bind(1, migration.version).bind(2, migration.name)
+        if (auto ok = (*mark)
+                          ->bind(1, migration.version)
+                          .bind(2, migration.name)
                           .bind(3, nowMicros())
                           .run();
             !ok) {
@@ -266,8 +266,9 @@ Result<MigrationState> SqliteStore::migrate() {
 
 Result<Organization> SqliteStore::ensureDefaultOrganization() {
     std::lock_guard lock(writer_mutex_);
-    auto find = writer_->prepare("SELECT id, name, created_at FROM organizations "
-                                 "ORDER BY created_at, id LIMIT 1");
+    auto find = writer_->prepare(
+        "SELECT id, name, created_at FROM organizations "
+        "ORDER BY created_at, id LIMIT 1");
     if (!find) {
         return find.takeError();
     }
@@ -280,8 +281,7 @@ Result<Organization> SqliteStore::ensureDefaultOrganization() {
     if (!insert) {
         return insert.takeError();
     }
-    if (auto ok = (*insert)->bind(1, org.id).bind(2, org.name).bind(3, org.created_at).run();
-        !ok) {
+    if (auto ok = (*insert)->bind(1, org.id).bind(2, org.name).bind(3, org.created_at).run(); !ok) {
         return ok.takeError();
     }
     return org;
@@ -295,9 +295,15 @@ Result<User> SqliteStore::createUser(const User& user) {
     if (!stmt) {
         return stmt.takeError();
     }
-    auto ok = (*stmt)->bind(1, user.id).bind(2, user.email).bind(3, user.name)
-                  .bind(4, user.password_hash).bind(5, user.is_staff ? 1 : 0)
-                  .bind(6, user.time_zone).bind(7, user.created_at).bind(8, user.created_at)
+    auto ok = (*stmt)
+                  ->bind(1, user.id)
+                  .bind(2, user.email)
+                  .bind(3, user.name)
+                  .bind(4, user.password_hash)
+                  .bind(5, user.is_staff ? 1 : 0)
+                  .bind(6, user.time_zone)
+                  .bind(7, user.created_at)
+                  .bind(8, user.created_at)
                   .run();
     if (!ok) {
         Error error = ok.takeError();
@@ -333,7 +339,11 @@ Result<void> SqliteStore::addMembership(const std::string& user_id,
     if (!stmt) {
         return stmt.takeError();
     }
-    return (*stmt)->bind(1, newUuid()).bind(2, user_id).bind(3, organization_id).bind(4, role)
+    return (*stmt)
+        ->bind(1, newUuid())
+        .bind(2, user_id)
+        .bind(3, organization_id)
+        .bind(4, role)
         .bind(5, nowMicros())
         .run();
 }
@@ -352,11 +362,22 @@ Result<void> SqliteStore::createDevice(const Device& d, const DeviceKey& key) {
     if (!insert) {
         return insert.takeError();
     }
-    auto ok = (*insert)->bind(1, d.id).bindOrNull(2, d.organization_id).bind(3, d.serial)
-                  .bind(4, d.name).bind(5, d.model).bind(6, d.firmware_version)
-                  .bind(7, d.firmware_channel).bindOrNull(8, d.site_id).bindOrNull(9, d.asset_id)
-                  .bind(10, d.tags_json).bind(11, d.status).bind(12, d.config_overrides_json)
-                  .bind(13, d.health_json).bind(14, d.claimed_at).bind(15, d.created_at)
+    auto ok = (*insert)
+                  ->bind(1, d.id)
+                  .bindOrNull(2, d.organization_id)
+                  .bind(3, d.serial)
+                  .bind(4, d.name)
+                  .bind(5, d.model)
+                  .bind(6, d.firmware_version)
+                  .bind(7, d.firmware_channel)
+                  .bindOrNull(8, d.site_id)
+                  .bindOrNull(9, d.asset_id)
+                  .bind(10, d.tags_json)
+                  .bind(11, d.status)
+                  .bind(12, d.config_overrides_json)
+                  .bind(13, d.health_json)
+                  .bind(14, d.claimed_at)
+                  .bind(15, d.created_at)
                   .bind(16, d.updated_at)
                   .run();
     if (!ok) {
@@ -373,8 +394,12 @@ Result<void> SqliteStore::createDevice(const Device& d, const DeviceKey& key) {
     if (!add_key) {
         return add_key.takeError();
     }
-    if (auto ok2 = (*add_key)->bind(1, d.id).bind(2, key.prefix).bind(3, key.secret_hash)
-                       .bind(4, key.created_at).bind(5, key.expires_at)
+    if (auto ok2 = (*add_key)
+                       ->bind(1, d.id)
+                       .bind(2, key.prefix)
+                       .bind(3, key.secret_hash)
+                       .bind(4, key.created_at)
+                       .bind(5, key.expires_at)
                        .run();
         !ok2) {
         return ok2;
@@ -437,12 +462,16 @@ Result<void> SqliteStore::recordHeartbeat(const std::string& device_id, Micros a
     if (!stmt) {
         return stmt.takeError();
     }
-    return (*stmt)->bind(1, at).bind(2, health_json).bind(3, firmware_version).bind(4, device_id)
+    return (*stmt)
+        ->bind(1, at)
+        .bind(2, health_json)
+        .bind(3, firmware_version)
+        .bind(4, device_id)
         .run();
 }
 
-Result<std::optional<ConfigProfile>> SqliteStore::configProfile(
-    const std::string& organization_id, const std::string& model) {
+Result<std::optional<ConfigProfile>> SqliteStore::configProfile(const std::string& organization_id,
+                                                                const std::string& model) {
     auto lease = reader();
     if (!lease) {
         return lease.takeError();
@@ -471,8 +500,12 @@ Result<void> SqliteStore::saveConfigProfile(const ConfigProfile& p) {
     if (!stmt) {
         return stmt.takeError();
     }
-    return (*stmt)->bind(1, p.id.empty() ? newUuid() : p.id).bind(2, p.organization_id)
-        .bind(3, p.model).bind(4, p.settings_json).bind(5, nowMicros())
+    return (*stmt)
+        ->bind(1, p.id.empty() ? newUuid() : p.id)
+        .bind(2, p.organization_id)
+        .bind(3, p.model)
+        .bind(4, p.settings_json)
+        .bind(5, nowMicros())
         .run();
 }
 
@@ -553,7 +586,11 @@ Result<void> SqliteStore::writePoints(std::span<IngestBatch* const> batches,
     }
     for (const auto& ref : refs) {
         const PointRow& point = batches[ref.batch]->points[ref.point];
-        (*stmt)->reset().bind(1, ref.series_id).bind(2, point.ts).bind(3, point.value)
+        (*stmt)
+            ->reset()
+            .bind(1, ref.series_id)
+            .bind(2, point.ts)
+            .bind(3, point.value)
             .bindOrNull(4, point.meta_json);
         if ((*stmt)->step() != SQLITE_DONE) {
             return sqlite::sqliteError(writer_->handle(), "point");
@@ -584,8 +621,12 @@ Result<void> SqliteStore::writeCycle(const std::string& device_id, const EventRo
     if (!stmt) {
         return stmt.takeError();
     }
-    (*stmt)->bind(1, device_id).bind(2, cycle.asset_ref).bind(3, cycle.cycle_id)
-        .bind(4, event.ts).bind(5, event.meta_json);
+    (*stmt)
+        ->bind(1, device_id)
+        .bind(2, cycle.asset_ref)
+        .bind(3, cycle.cycle_id)
+        .bind(4, event.ts)
+        .bind(5, event.meta_json);
     if (!cycle.opens) {
         (*stmt)->bind(6, cycle.duration_ms);
     }
@@ -602,11 +643,21 @@ Result<void> SqliteStore::writeEvents(const IngestBatch& batch, IngestCounts& co
         return stmt.takeError();
     }
     for (const auto& event : batch.events) {
-        (*stmt)->reset().bind(1, newUuid()).bindOrNull(2, batch.organization_id)
-            .bind(3, batch.device_id).bind(4, event.asset_ref).bind(5, event.site_ref)
-            .bind(6, event.ts).bind(7, batch.received_at).bind(8, event.type)
-            .bind(9, event.category).bind(10, event.severity).bind(11, event.description)
-            .bind(12, event.duration_ms).bind(13, event.meta_json)
+        (*stmt)
+            ->reset()
+            .bind(1, newUuid())
+            .bindOrNull(2, batch.organization_id)
+            .bind(3, batch.device_id)
+            .bind(4, event.asset_ref)
+            .bind(5, event.site_ref)
+            .bind(6, event.ts)
+            .bind(7, batch.received_at)
+            .bind(8, event.type)
+            .bind(9, event.category)
+            .bind(10, event.severity)
+            .bind(11, event.description)
+            .bind(12, event.duration_ms)
+            .bind(13, event.meta_json)
             .bind(14, event.severity == "info" ? "resolved" : "active");
         if ((*stmt)->step() != SQLITE_DONE) {
             return sqlite::sqliteError(writer_->handle(), "event");
@@ -651,10 +702,17 @@ Result<Packet> SqliteStore::writePacket(const IngestBatch& batch, const IngestCo
     if (!stmt) {
         return stmt.takeError();
     }
-    (*stmt)->bind(1, packet.device_id).bind(2, packet.idempotency_key)
-        .bind(3, packet.body_sha256).bind(4, packet.received_at).bind(5, counts.accepted)
-        .bind(6, counts.duplicates).bind(7, counts.rejected).bind(8, counts.points)
-        .bind(9, counts.events).bind(10, packet.errors_json);
+    (*stmt)
+        ->bind(1, packet.device_id)
+        .bind(2, packet.idempotency_key)
+        .bind(3, packet.body_sha256)
+        .bind(4, packet.received_at)
+        .bind(5, counts.accepted)
+        .bind(6, counts.duplicates)
+        .bind(7, counts.rejected)
+        .bind(8, counts.points)
+        .bind(9, counts.events)
+        .bind(10, packet.errors_json);
     if ((*stmt)->step() != SQLITE_ROW) {
         return sqlite::sqliteError(writer_->handle(), "packet");
     }
@@ -761,13 +819,23 @@ Result<void> SqliteStore::addFirmwareBundle(const FirmwareBundle& b) {
     if (!stmt) {
         return stmt.takeError();
     }
-    auto ok = (*stmt)->bind(1, b.id).bind(2, b.version).bind(3, b.channel).bind(4, b.models_json)
-                  .bind(5, b.release_notes).bind(6, b.size).bind(7, b.sha256).bind(8, b.signature)
-                  .bind(9, b.path).bind(10, b.created_at)
+    auto ok = (*stmt)
+                  ->bind(1, b.id)
+                  .bind(2, b.version)
+                  .bind(3, b.channel)
+                  .bind(4, b.models_json)
+                  .bind(5, b.release_notes)
+                  .bind(6, b.size)
+                  .bind(7, b.sha256)
+                  .bind(8, b.signature)
+                  .bind(9, b.path)
+                  .bind(10, b.created_at)
                   .run();
     if (!ok && ok.error().code == "conflict") {
-        return Error{409, "version_exists",
-                     "firmware " + b.version + " already exists on channel " + b.channel, {}};
+        return Error{409,
+                     "version_exists",
+                     "firmware " + b.version + " already exists on channel " + b.channel,
+                     {}};
     }
     return ok;
 }
@@ -840,17 +908,24 @@ Result<void> SqliteStore::saveDeviceUpdate(const DeviceUpdate& u) {
     if (!stmt) {
         return stmt.takeError();
     }
-    return (*stmt)->bind(1, u.id).bind(2, u.device_id).bind(3, u.bundle_id)
-        .bind(4, u.from_version).bind(5, u.to_version).bind(6, u.status).bind(7, u.error)
-        .bind(8, u.created_at).bind(9, u.updated_at)
+    return (*stmt)
+        ->bind(1, u.id)
+        .bind(2, u.device_id)
+        .bind(3, u.bundle_id)
+        .bind(4, u.from_version)
+        .bind(5, u.to_version)
+        .bind(6, u.status)
+        .bind(7, u.error)
+        .bind(8, u.created_at)
+        .bind(9, u.updated_at)
         .run();
 }
 
 Result<void> SqliteStore::setDeviceFirmware(const std::string& device_id,
                                             const std::string& version) {
     std::lock_guard lock(writer_mutex_);
-    auto stmt = writer_->prepare(
-        "UPDATE devices SET firmware_version = ?, updated_at = ? WHERE id = ?");
+    auto stmt =
+        writer_->prepare("UPDATE devices SET firmware_version = ?, updated_at = ? WHERE id = ?");
     if (!stmt) {
         return stmt.takeError();
     }

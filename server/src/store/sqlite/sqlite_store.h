@@ -1,9 +1,9 @@
 #pragma once
 
-#include "store/store.h"
-
 #include <memory>
 #include <string>
+
+#include "store/store.h"
 
 namespace esocore::store {
 
