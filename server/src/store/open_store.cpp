@@ -1,6 +1,7 @@
 #include <stdexcept>
 
 #include "core/config.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 
@@ -8,8 +9,12 @@ namespace esocore::store {
 
 std::unique_ptr<Store> openStore(const Config& config) {
     if (config.usesPostgres()) {
-        throw std::runtime_error(
-            "this build has no PostgreSQL store; use ESOCORE_DATABASE_URL=sqlite:PATH");
+        auto opened = openPostgresStore(config.database_url);
+        if (!opened) {
+            // libpq's reason names the host and database but never the password.
+            throw std::runtime_error("cannot open the PostgreSQL store: " + opened.error().message);
+        }
+        return std::move(opened).value();
     }
     auto opened = openSqliteStore(config.sqlitePath());
     if (!opened) {

@@ -81,6 +81,19 @@ public:
     virtual Result<void> insertEvent(const std::string& device_id,
                                      const std::string& organization_id, const EventRow& event) = 0;
 
+    // Telemetry housekeeping and work shared by instances.
+    /// Makes sure telemetry can be stored for the month of `now` and the months ahead
+    /// (PostgreSQL creates the monthly partitions; SQLite has nothing to prepare). Safe to call
+    /// from several instances at once.
+    virtual Result<void> maintainPartitions(Micros now) = 0;
+    /// Removes the telemetry of every UTC calendar month that ended at or before `cutoff`:
+    /// PostgreSQL drops whole partitions, SQLite deletes rows in bounded chunks. Months that
+    /// end later stay whole in both, so the two stores keep the same points.
+    virtual Result<void> dropTelemetryBefore(Micros cutoff) = 0;
+    /// Claims the job `name` until `now + lease` when no instance holds it at `now`. Among
+    /// concurrent callers on one database, in any number of processes, exactly one gets true.
+    virtual Result<bool> claimJob(const std::string& name, Micros now, Micros lease) = 0;
+
     // Health.
     virtual bool ping() = 0;
 };

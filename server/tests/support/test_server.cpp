@@ -1,6 +1,12 @@
 #include "support/test_server.h"
 
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <boost/url.hpp>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <random>
 #include <stdexcept>
 
@@ -22,6 +28,66 @@ fs::path makeTempDir() {
     return pattern;
 }
 
+// The PostgreSQL server for tests, from ESOCORE_TEST_POSTGRES_URL: a URL whose database
+// (e.g. `postgres`) is only used to create and drop the tests' own databases.
+std::string maintenanceUrl() {
+    const char* url = std::getenv("ESOCORE_TEST_POSTGRES_URL");
+    if (url == nullptr || *url == '\0') {
+        throw std::runtime_error("ESOCORE_TEST_POSTGRES_URL is not set");
+    }
+    return url;
+}
+
+void runOnMaintenanceDatabase(const std::string& sql) {
+    std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(maintenanceUrl().c_str()),
+                                                      &PQfinish);
+    if (PQstatus(conn.get()) != CONNECTION_OK) {
+        throw std::runtime_error(std::string("test PostgreSQL: ") + PQerrorMessage(conn.get()));
+    }
+    std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(conn.get(), sql.c_str()), &PQclear);
+    if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+        throw std::runtime_error(sql + ": " + PQresultErrorMessage(result.get()));
+    }
+}
+
+// One new database per test on the test server, all dropped when the test binary exits.
+class TestDatabases {
+public:
+    static TestDatabases& instance() {
+        static TestDatabases databases;
+        return databases;
+    }
+
+    ~TestDatabases() {
+        for (const auto& name : names_) {
+            try {
+                runOnMaintenanceDatabase("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+            } catch (const std::exception&) {
+                // The throwaway server may already be gone; it takes the database with it.
+            }
+        }
+    }
+
+    std::string create() {
+        std::string name;
+        {
+            std::lock_guard lock(mutex_);
+            name = "esocore_test_" + std::to_string(getpid()) + "_" + std::to_string(random_()) +
+                   "_" + std::to_string(names_.size());
+            names_.push_back(name);
+        }
+        runOnMaintenanceDatabase("CREATE DATABASE " + name);
+        boost::urls::url url(maintenanceUrl());
+        url.set_path("/" + name);
+        return std::string(url.buffer());
+    }
+
+private:
+    std::mutex mutex_;
+    std::vector<std::string> names_;
+    std::mt19937 random_{std::random_device{}()};
+};
+
 }  // namespace
 
 TempDir::TempDir() : path_(makeTempDir()) {}
@@ -42,6 +108,9 @@ std::vector<std::string> storeKinds() {
 std::string freshDatabaseUrl(const std::string& kind, const fs::path& dir) {
     if (kind == "sqlite") {
         return "sqlite:" + (dir / "esocore.db").string();
+    }
+    if (kind == "postgresql") {
+        return TestDatabases::instance().create();
     }
     throw std::runtime_error("unknown store kind " + kind);
 }

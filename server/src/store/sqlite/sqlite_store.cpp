@@ -1,5 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <filesystem>
@@ -8,6 +10,7 @@
 
 #include "core/crypto.h"
 #include "store/migrations.h"
+#include "store/months.h"
 #include "store/sqlite/sqlite_db.h"
 
 namespace esocore::store {
@@ -79,6 +82,13 @@ std::string errorsJson(const std::vector<RecordError>& errors) {
     return boost::json::serialize(out);
 }
 
+// Who holds a claimed job, for people reading the jobs table: host, process and store.
+std::string jobOwner() {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    return std::string(host) + ":" + std::to_string(getpid()) + ":" + newUuid().substr(0, 8);
+}
+
 // Where one point of a group came from, so that its outcome is counted for its batch.
 struct PointRef {
     std::int64_t series_id;
@@ -125,6 +135,9 @@ public:
                                    const std::string& version) override;
     Result<void> insertEvent(const std::string& device_id, const std::string& organization_id,
                              const EventRow& event) override;
+    Result<void> maintainPartitions(Micros now) override;
+    Result<void> dropTelemetryBefore(Micros cutoff) override;
+    Result<bool> claimJob(const std::string& name, Micros now, Micros lease) override;
     bool ping() override;
 
 private:
@@ -154,8 +167,11 @@ private:
     Result<void> writeCycle(const std::string& device_id, const EventRow& event);
     Result<void> touchDevice(const IngestBatch& batch);
     Result<Packet> writePacket(const IngestBatch& batch, const IngestCounts& counts);
+    Result<std::vector<std::int64_t>> seriesIds();
+    Result<int> deleteOldPoints(std::int64_t series_id, Micros before);
 
     std::string path_;
+    std::string owner_ = jobOwner();
     std::mutex writer_mutex_;
     std::unique_ptr<Connection> writer_;
     std::unordered_map<std::string, std::int64_t> series_ids_;  // guarded by writer_mutex_
@@ -942,6 +958,79 @@ Result<void> SqliteStore::insertEvent(const std::string& device_id,
     IngestCounts counts;
     std::lock_guard lock(writer_mutex_);
     return writeEvents(batch, counts);
+}
+
+Result<void> SqliteStore::maintainPartitions(Micros) {
+    // One B-tree holds every month; there is nothing to create ahead.
+    return {};
+}
+
+Result<std::vector<std::int64_t>> SqliteStore::seriesIds() {
+    auto lease = reader();
+    if (!lease) {
+        return lease.takeError();
+    }
+    auto stmt = (**lease)->prepare("SELECT id FROM series ORDER BY id");
+    if (!stmt) {
+        return stmt.takeError();
+    }
+    std::vector<std::int64_t> ids;
+    while ((*stmt)->step() == SQLITE_ROW) {
+        ids.push_back((*stmt)->integer(0));
+    }
+    return ids;
+}
+
+Result<int> SqliteStore::deleteOldPoints(std::int64_t series_id, Micros before) {
+    std::lock_guard lock(writer_mutex_);
+    auto stmt = writer_->prepare(
+        "DELETE FROM points WHERE series_id = ?1 AND ts IN (SELECT ts FROM points "
+        "WHERE series_id = ?1 AND ts < ?2 ORDER BY ts LIMIT 5000)");
+    if (!stmt) {
+        return stmt.takeError();
+    }
+    if (auto ok = (*stmt)->bind(1, series_id).bind(2, before).run(); !ok) {
+        return ok.takeError();
+    }
+    return (*stmt)->changes();
+}
+
+Result<void> SqliteStore::dropTelemetryBefore(Micros cutoff) {
+    Micros before = monthStart(cutoff);
+    auto ids = seriesIds();
+    if (!ids) {
+        return ids.takeError();
+    }
+    // Per series the primary key finds the old rows directly; chunks of 5,000 keep each hold
+    // of the writer short so that ingest goes on while a large backlog is removed.
+    for (std::int64_t id : *ids) {
+        for (;;) {
+            auto removed = deleteOldPoints(id, before);
+            if (!removed) {
+                return removed.takeError();
+            }
+            if (*removed < 5000) {
+                break;
+            }
+        }
+    }
+    return {};
+}
+
+Result<bool> SqliteStore::claimJob(const std::string& name, Micros now, Micros lease) {
+    std::lock_guard lock(writer_mutex_);
+    auto stmt = writer_->prepare(
+        "INSERT INTO jobs(name, locked_until, last_run_at, owner) VALUES(?1, ?2 + ?3, ?2, ?4) "
+        "ON CONFLICT(name) DO UPDATE SET locked_until = excluded.locked_until, "
+        "last_run_at = excluded.last_run_at, owner = excluded.owner "
+        "WHERE jobs.locked_until <= ?2");
+    if (!stmt) {
+        return stmt.takeError();
+    }
+    if (auto ok = (*stmt)->bind(1, name).bind(2, now).bind(3, lease).bind(4, owner_).run(); !ok) {
+        return ok.takeError();
+    }
+    return (*stmt)->changes() > 0;
 }
 
 }  // namespace
