@@ -2,21 +2,42 @@
 # Runs esocore-sim against a real server and checks that what the sim counts as acknowledged
 # is exactly what the store holds. The server is stopped and restarted mid-run, the fleet has
 # an outage, and 10 % of answers are dropped, so batches are buffered and resent.
-# usage: fleet_against_server.sh ESOCORE ESOCORE_SIM [DATABASE_URL]
+# usage: fleet_against_server.sh ESOCORE ESOCORE_SIM [sqlite|postgresql]
+# PostgreSQL runs in a fresh database on the server named by ESOCORE_TEST_POSTGRES_URL; without
+# that variable the PostgreSQL run is skipped (exit 77).
 set -euo pipefail
 
 esocore=$1
 sim=$2
+kind=${3:-sqlite}
 work=$(mktemp -d /tmp/esocore-fleet-XXXXXX)
 server_pid=""
+database=""
 cleanup() {
     [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    if [[ -n "$database" ]]; then
+        psql -XAtq "$ESOCORE_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $database" \
+            >/dev/null 2>&1 || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
 
 export ESOCORE_DATA_DIR=$work/data
-export ESOCORE_DATABASE_URL=${3:-sqlite:$work/data/esocore.db}
+if [[ "$kind" == postgresql ]]; then
+    if [[ -z "${ESOCORE_TEST_POSTGRES_URL:-}" ]]; then
+        echo "ESOCORE_TEST_POSTGRES_URL is not set: skipped"
+        exit 77
+    fi
+    database="esocore_fleet_$$_$RANDOM"
+    psql -XAtq "$ESOCORE_TEST_POSTGRES_URL" -c "CREATE DATABASE $database" >/dev/null
+    ESOCORE_DATABASE_URL=$(python3 -c 'import sys, urllib.parse as u
+p = u.urlsplit(sys.argv[1])
+print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$ESOCORE_TEST_POSTGRES_URL" "$database")
+    export ESOCORE_DATABASE_URL
+else
+    export ESOCORE_DATABASE_URL=sqlite:$work/data/esocore.db
+fi
 export ESOCORE_LOG_LEVEL=warn
 
 start_server() {

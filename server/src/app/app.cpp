@@ -20,24 +20,64 @@ namespace {
 
 constexpr std::size_t kMaxGroupRecords = 200'000;
 
-std::vector<JobRunner::Job> housekeeping(store::Store& store, const Config& config) {
-    Micros keep = Micros{config.idempotency_days} * 86'400'000'000LL;
-    return {
-        {"purge_packets", std::chrono::hours(1),
-         [&store, keep] {
-             auto removed = store.purgePackets(nowMicros() - keep);
-             if (!removed) {
-                 log::warn("purging old packets failed", {{"error", removed.error().message}});
-             } else if (*removed > 0) {
-                 log::info("purged old packets", {{"removed", *removed}});
-             }
-         }},
+// Runs `work` only on the instance that claims the job for this period, so that any number
+// of servers on one database do it once.
+std::function<void()> claimed(store::Store& store, std::string name, std::chrono::seconds every,
+                              std::function<Result<std::string>()> work) {
+    return [&store, name = std::move(name), every, work = std::move(work)] {
+        Micros now = nowMicros();
+        auto claim = store.claimJob(name, now, Micros{every.count()} * 1'000'000);
+        if (!claim) {
+            log::warn("job claim failed", {{"job", name}, {"error", claim.error().message}});
+            return;
+        }
+        if (!*claim) {
+            return;
+        }
+        auto done = work();
+        if (!done) {
+            log::warn("job failed", {{"job", name}, {"error", done.error().message}});
+        } else {
+            log::info("job ran", {{"job", name}, {"result", *done}});
+        }
     };
+}
+
+std::vector<JobRunner::Job> housekeeping(store::Store& store, const Config& config) {
+    using std::chrono::hours;
+    Micros keep_packets = Micros{config.idempotency_days} * 86'400'000'000LL;
+    Micros keep_telemetry = Micros{config.telemetry_retention_days} * 86'400'000'000LL;
+    std::vector<JobRunner::Job> jobs;
+    jobs.push_back({"purge_packets", hours(1),
+                    claimed(store, "purge_packets", hours(1), [&store, keep_packets] {
+                        auto removed = store.purgePackets(nowMicros() - keep_packets);
+                        if (!removed) {
+                            return Result<std::string>(removed.takeError());
+                        }
+                        return Result<std::string>(
+                            *removed > 0 ? std::to_string(*removed) + " packets removed" : "");
+                    })});
+    jobs.push_back({"maintain_partitions", hours(6),
+                    claimed(store, "maintain_partitions", hours(6), [&store] {
+                        auto ok = store.maintainPartitions(nowMicros());
+                        return ok ? Result<std::string>(std::string())
+                                  : Result<std::string>(ok.takeError());
+                    })});
+    if (keep_telemetry > 0) {
+        jobs.push_back({"telemetry_retention", hours(6),
+                        claimed(store, "telemetry_retention", hours(6), [&store, keep_telemetry] {
+                            auto ok = store.dropTelemetryBefore(nowMicros() - keep_telemetry);
+                            return ok ? Result<std::string>(std::string())
+                                      : Result<std::string>(ok.takeError());
+                        })});
+    }
+    return jobs;
 }
 
 }  // namespace
 
 App::App(Config config) : config_(std::move(config)) {
+    std::filesystem::create_directories(config_.data_dir);
     ensureSecretKey(config_);
     store_ = store::openStore(config_);
     queue_ = std::make_unique<ingest::IngestQueue>(
@@ -81,9 +121,13 @@ std::optional<FirstRunCredentials> App::ensureFirstUser() {
         newUuid(), credentials.email, "Administrator", hashPassword(credentials.password), true,
         "UTC",     nowMicros()};
     auto created = store_->createUser(user);
+    if (!created && created.error().code == "email_taken") {
+        return std::nullopt;  // another instance on the same database made it first
+    }
     auto org = store_->ensureDefaultOrganization();
     if (!created || !org) {
-        throw std::runtime_error("cannot create the first user");
+        throw std::runtime_error("cannot create the first user: " +
+                                 (created ? org.error().message : created.error().message));
     }
     if (auto ok = store_->addMembership(user.id, org->id, "owner"); !ok) {
         throw std::runtime_error(ok.error().message);

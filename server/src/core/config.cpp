@@ -89,6 +89,10 @@ const std::vector<Setting>& settings() {
          [](Config& c, const std::string& v) {
              c.ingest_queue_limit = int(toInt("ingest_queue_limit", v));
          }},
+        {"telemetry_retention_days", "ESOCORE_RETENTION_DAYS",
+         [](Config& c, const std::string& v) {
+             c.telemetry_retention_days = int(toInt("telemetry_retention_days", v));
+         }},
         {"maintenance", "ESOCORE_MAINTENANCE",
          [](Config& c, const std::string& v) { c.maintenance = toBool(v); }},
         {"default_offline_timeout_seconds", "ESOCORE_OFFLINE_TIMEOUT",

@@ -24,6 +24,7 @@ struct Config {
     int max_records = 10'000;
     int time_skew_seconds = 120;
     int idempotency_days = 30;
+    int telemetry_retention_days = 0;  // 0 keeps telemetry forever
     double device_rate_per_second = 20.0;
     int device_rate_burst = 40;
     int ingest_queue_limit = 256;
