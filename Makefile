@@ -12,10 +12,10 @@ export ESOCORE_DATABASE_URL ?= sqlite:$(DATA_DIR)/esocore.db
 
 CXX_SOURCES = $(shell git ls-files '*.cpp' '*.h' 2>/dev/null)
 
-.PHONY: run test build build-asan bootstrap bootstrap-test portal sim bench format \
+.PHONY: run test build build-server build-asan bootstrap bootstrap-test portal sim bench format \
         format-check test-unit test-asan clean
 
-run: bootstrap build portal
+run: bootstrap build-server portal
 	ESOCORE_PORTAL_DIR=$(PORTAL_OUT) $(BUILD)/esocore serve
 
 bootstrap:
@@ -29,6 +29,10 @@ $(BUILD)/build.ninja:
 
 build: $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j$(JOBS)
+
+# Only what `make run` needs: the server and the simulator, not the tests.
+build-server: $(BUILD)/build.ninja
+	ninja -C $(BUILD) -j$(JOBS) esocore esocore-sim
 
 $(ASAN_BUILD)/build.ninja:
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DESOCORE_SANITIZE=ON \
@@ -50,7 +54,7 @@ format:
 format-check:
 	@clang-format --dry-run --Werror $(CXX_SOURCES) && echo "format: ok"
 
-sim: build
+sim: build-server
 	$(BUILD)/esocore-sim --devices 50
 
 bench: bootstrap build
