@@ -7,6 +7,10 @@ JOBS        ?= $(shell nproc)
 DATA_DIR    ?= data
 PORTAL_OUT  := portal/.output/public
 
+# ccache hits across checkouts in different folders (CI builds a fresh clone).
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
+
 export ESOCORE_DATA_DIR ?= $(DATA_DIR)
 export ESOCORE_DATABASE_URL ?= sqlite:$(DATA_DIR)/esocore.db
 
@@ -57,8 +61,9 @@ format-check:
 sim: build-server
 	$(BUILD)/esocore-sim --devices 50
 
-bench: bootstrap build
-	$(BUILD)/bench-ingest
+# SQLite and a throwaway PostgreSQL, side by side (bootstrap-test installs PostgreSQL).
+bench: bootstrap bootstrap-test build
+	scripts/bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

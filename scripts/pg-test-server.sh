@@ -6,7 +6,8 @@
 #   pg-test-server.sh stop DIR    stop the server and remove DIR
 #
 # The server listens on a Unix socket in DIR and on 127.0.0.1 at a free port. Durability is
-# off (fsync, synchronous_commit) because the data is thrown away. PostgreSQL refuses to run
+# off (fsync, synchronous_commit) because the data is thrown away, unless ESOCORE_PG_DURABLE=1
+# (benchmarks, which compare against SQLite with synchronous=FULL). PostgreSQL refuses to run
 # as root, so as root the server runs as the `postgres` system user (created when missing),
 # or as `nobody` when no user can be created.
 set -euo pipefail
@@ -81,6 +82,10 @@ start() {
         }
         echo esocore >"$dir/superuser"
     fi
+    local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    if [[ "${ESOCORE_PG_DURABLE:-0}" == 1 ]]; then
+        durability=""
+    fi
     # Another process may take the free port before the server binds it: try a few.
     local port attempt
     for attempt in 1 2 3 4 5; do
@@ -88,8 +93,7 @@ start() {
         echo "$port" >"$dir/port"
         if as_server_user "$user" "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
             -t 60 -o "-c listen_addresses=127.0.0.1 -p $port \
-                -c unix_socket_directories=$dir/socket -c fsync=off \
-                -c synchronous_commit=off -c full_page_writes=off \
+                -c unix_socket_directories=$dir/socket $durability \
                 -c max_connections=300 -c shared_buffers=128MB" \
             start >/dev/null; then
             print_url "$dir"

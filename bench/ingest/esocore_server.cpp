@@ -104,7 +104,10 @@ std::vector<std::string> esocoreEnvironment(const ServerSetup& setup) {
             env.emplace_back(*entry);
         }
     }
-    env.push_back("ESOCORE_DATABASE_URL=sqlite:" + (setup.work_dir / "bench.db").string());
+    const std::string database_url = setup.database_url.empty()
+                                         ? "sqlite:" + (setup.work_dir / "bench.db").string()
+                                         : setup.database_url;
+    env.push_back("ESOCORE_DATABASE_URL=" + database_url);
     env.push_back("ESOCORE_LISTEN=127.0.0.1:0");
     env.push_back("ESOCORE_DATA_DIR=" + setup.work_dir.string());
     env.push_back("ESOCORE_LOG_LEVEL=warn");

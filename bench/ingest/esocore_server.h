@@ -15,6 +15,7 @@ namespace esocore::bench {
 struct ServerSetup {
     std::filesystem::path esocore;
     std::filesystem::path work_dir;
+    std::string database_url;  // a fresh PostgreSQL database; empty: SQLite in work_dir
 };
 
 /// A provisioned device, as `esocore device create --json` reports it.
@@ -29,7 +30,8 @@ struct ServerStop {
     std::string description;  // "exit 0", "signal 6 (Aborted)", "still running after 20 s"
 };
 
-/// The server under test, started on a fresh SQLite database in the work directory.
+/// The server under test, started on a fresh database: SQLite in the work directory, or the
+/// PostgreSQL database of the setup.
 class EsocoreServer {
 public:
     /// Runs `esocore migrate`, then `esocore serve` on 127.0.0.1 with an ephemeral port, and

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cmath>
 #include <string>
 
@@ -30,6 +31,22 @@ double rounded(double value, int decimals) {
     return std::round(value * scale) / scale;
 }
 
+// A string as a JSON literal, quotes and escapes included.
+std::string jsonString(std::string_view text) {
+    return boost::json::serialize(boost::json::value(text));
+}
+
+// The raw figure is an append on SQLite and a COPY on PostgreSQL; the label says which.
+std::string_view rawLabel(const RunShape& shape) {
+    return shape.store == "postgresql" ? "raw COPY" : "raw append";
+}
+
+void printRawLines(const RunShape& shape, const RawAppendResult& raw) {
+    fmt::print("  {:<16}{:>10.0f} rows/s    ({:.2f} s)\n", rawLabel(shape), raw.rowsPerSecond(),
+               raw.seconds);
+    fmt::print("  raw method      {}\n", raw.method);
+}
+
 Rates computeRates(const IngestFigures& figures) {
     const DriveResult& drive = figures.drive;
     Rates rates;
@@ -47,13 +64,13 @@ Rates computeRates(const IngestFigures& figures) {
 void printHumanLines(const IngestFigures& figures, const Rates& rates) {
     const RunShape& shape = figures.shape;
     const DriveResult& drive = figures.drive;
-    fmt::print("ingest: {} points in {} batches of {}, {} devices, {} connections\n", shape.points,
-               shape.batches, shape.batch_size, shape.devices, shape.connections);
+    fmt::print("ingest ({}): {} points in {} batches of {}, {} devices, {} connections\n",
+               shape.store, shape.points, shape.batches, shape.batch_size, shape.devices,
+               shape.connections);
     fmt::print("  end-to-end      {:>10.0f} points/s  ({:.2f} s, {:.1f} batches/s)\n",
                rates.ingest_points_per_s, drive.wall_seconds, rates.batches_per_s);
     fmt::print("  batch latency   p50 {:.1f} ms, p99 {:.1f} ms\n", rates.p50_ms, rates.p99_ms);
-    fmt::print("  raw append      {:>10.0f} rows/s    ({:.2f} s)\n", rates.raw_rows_per_s,
-               figures.raw.seconds);
+    printRawLines(shape, figures.raw);
     fmt::print("  ratio           {:>10.4f} (end-to-end / raw)\n", rates.ratio);
     if (figures.server_peak_kib) {
         fmt::print("  server memory   VmHWM {:.1f} MiB\n", *figures.server_peak_kib / 1024.0);
@@ -74,21 +91,22 @@ void printResultLine(const IngestFigures& figures, const Rates& rates) {
     const DriveResult& drive = figures.drive;
     const std::string peak =
         figures.server_peak_kib ? std::to_string(*figures.server_peak_kib) : "null";
-    fmt::print(
-        R"(RESULT {{"ingest_points_per_s":{},"raw_rows_per_s":{},"ratio":{},"batches_per_s":{},)"
-        R"("batch_p50_ms":{},"batch_p99_ms":{},"server_vmhwm_kib":{},"ingest_seconds":{},)"
-        R"("raw_seconds":{},"points":{},"points_accepted":{},"batches":{},"batches_ok":{},)"
-        R"("batches_failed":{},"batches_unsent":{},"batch_size":{},"devices":{},)"
-        R"("connections":{},"throttle_waits":{},"reconnects":{},"client_cpu_s":{},)"
-        R"("server_exit_clean":{}}})"
-        "\n",
-        rounded(rates.ingest_points_per_s, 0), rounded(rates.raw_rows_per_s, 0),
-        rounded(rates.ratio, 4), rounded(rates.batches_per_s, 1), rounded(rates.p50_ms, 2),
-        rounded(rates.p99_ms, 2), peak, rounded(drive.wall_seconds, 3),
-        rounded(figures.raw.seconds, 3), shape.points, drive.points_accepted, shape.batches,
-        drive.batches_ok, drive.batches_failed, drive.batches_unsent, shape.batch_size,
-        shape.devices, shape.connections, drive.throttle_waits, drive.reconnects,
-        rounded(drive.client_cpu_seconds, 3), figures.server_stop.clean);
+    fmt::print(R"(RESULT {{"store":{},"ingest_points_per_s":{},"raw_rows_per_s":{},"ratio":{},)"
+               R"("batches_per_s":{},)"
+               R"("batch_p50_ms":{},"batch_p99_ms":{},"server_vmhwm_kib":{},"ingest_seconds":{},)"
+               R"("raw_seconds":{},"points":{},"points_accepted":{},"batches":{},"batches_ok":{},)"
+               R"("batches_failed":{},"batches_unsent":{},"batch_size":{},"devices":{},)"
+               R"("connections":{},"throttle_waits":{},"reconnects":{},"client_cpu_s":{},)"
+               R"("server_exit_clean":{},"raw_method":{}}})"
+               "\n",
+               jsonString(shape.store), rounded(rates.ingest_points_per_s, 0),
+               rounded(rates.raw_rows_per_s, 0), rounded(rates.ratio, 4),
+               rounded(rates.batches_per_s, 1), rounded(rates.p50_ms, 2), rounded(rates.p99_ms, 2),
+               peak, rounded(drive.wall_seconds, 3), rounded(figures.raw.seconds, 3), shape.points,
+               drive.points_accepted, shape.batches, drive.batches_ok, drive.batches_failed,
+               drive.batches_unsent, shape.batch_size, shape.devices, shape.connections,
+               drive.throttle_waits, drive.reconnects, rounded(drive.client_cpu_seconds, 3),
+               figures.server_stop.clean, jsonString(figures.raw.method));
 }
 
 }  // namespace
@@ -110,13 +128,15 @@ void printIngestReport(const IngestFigures& figures) {
 }
 
 void printRawReport(const RunShape& shape, const RawAppendResult& raw) {
-    fmt::print("raw append: {} rows ({} devices x {} series)\n", raw.rows, shape.devices,
-               kBenchSeries.size());
-    fmt::print("  raw append      {:>10.0f} rows/s    ({:.2f} s)\n", raw.rowsPerSecond(),
-               raw.seconds);
-    fmt::print(R"(RESULT {{"raw_rows_per_s":{},"raw_seconds":{},"points":{},"devices":{}}})"
-               "\n",
-               rounded(raw.rowsPerSecond(), 0), rounded(raw.seconds, 3), raw.rows, shape.devices);
+    fmt::print("{} ({}): {} rows ({} devices x {} series)\n", rawLabel(shape), shape.store,
+               raw.rows, shape.devices, kBenchSeries.size());
+    printRawLines(shape, raw);
+    fmt::print(
+        R"(RESULT {{"store":{},"raw_rows_per_s":{},"raw_seconds":{},"points":{},"devices":{},)"
+        R"("raw_method":{}}})"
+        "\n",
+        jsonString(shape.store), rounded(raw.rowsPerSecond(), 0), rounded(raw.seconds, 3), raw.rows,
+        shape.devices, jsonString(raw.method));
 }
 
 bool runSucceeded(const IngestFigures& figures) {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "esocore_server.h"
@@ -12,6 +13,7 @@ namespace esocore::bench {
 
 /// The shape of the run, repeated in the report so a RESULT line stands on its own.
 struct RunShape {
+    std::string store;  // "sqlite" or "postgresql"
     std::uint64_t points = 0;
     std::size_t batches = 0;
     std::uint32_t batch_size = 0;

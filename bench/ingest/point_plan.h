@@ -71,4 +71,26 @@ private:
     std::int64_t first_ts_ms_;
 };
 
+/// A point as the raw comparison tables hold it.
+struct RawRow {
+    std::int64_t series_id;  // PointPlan::seriesId
+    std::int64_t ts_us;      // microseconds since the epoch
+    double value;
+};
+
+/// Calls `visit(const RawRow&)` for every point of `plan` in upload order: batch by batch, each
+/// batch's points in sequence. Both raw measurements read the rows through this.
+template <typename Visit>
+void forEachRawRow(const PointPlan& plan, Visit&& visit) {
+    for (std::size_t b = 0; b < plan.batchCount(); ++b) {
+        const BatchSlice slice = plan.batch(b);
+        for (std::uint32_t i = 0; i < slice.points; ++i) {
+            const Point point = plan.point(slice.device, slice.first_point + i);
+            visit(RawRow{.series_id = PointPlan::seriesId(slice.device, point.series),
+                         .ts_us = point.ts_ms * 1000,
+                         .value = point.value});
+        }
+    }
+}
+
 }  // namespace esocore::bench

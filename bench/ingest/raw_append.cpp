@@ -14,12 +14,6 @@ namespace {
 
 constexpr std::size_t kRowsPerTransaction = 10'000;
 
-struct RawRow {
-    std::int64_t series_id;
-    std::int64_t ts_us;
-    double value;
-};
-
 struct DatabaseCloser {
     void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 };
@@ -94,23 +88,21 @@ RawAppendResult measureRawAppend(const PointPlan& plan, const std::filesystem::p
         rows.clear();
     };
 
-    // Same order as the uploads: batch by batch, each batch's points in sequence.
-    for (std::size_t b = 0; b < plan.batchCount(); ++b) {
-        const BatchSlice slice = plan.batch(b);
-        for (std::uint32_t i = 0; i < slice.points; ++i) {
-            const Point point = plan.point(slice.device, slice.first_point + i);
-            rows.push_back(
-                {PointPlan::seriesId(slice.device, point.series), point.ts_ms * 1000, point.value});
-            if (rows.size() == kRowsPerTransaction) {
-                flush();
-            }
+    forEachRawRow(plan, [&](const RawRow& row) {
+        rows.push_back(row);
+        if (rows.size() == kRowsPerTransaction) {
+            flush();
         }
-    }
+    });
     if (!rows.empty()) {
         flush();
     }
-    return RawAppendResult{.rows = plan.totalPoints(),
-                           .seconds = std::chrono::duration<double>(spent).count()};
+    return RawAppendResult{
+        .rows = plan.totalPoints(),
+        .seconds = std::chrono::duration<double>(spent).count(),
+        .method = fmt::format("bare SQLite table, no index, WAL, synchronous=NORMAL, {} rows per "
+                              "transaction",
+                              kRowsPerTransaction)};
 }
 
 }  // namespace esocore::bench

@@ -2,15 +2,17 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 
 #include "point_plan.h"
 
 namespace esocore::bench {
 
-/// How fast a bare SQLite table took the run's rows: the ceiling the ingest path is compared to.
+/// How fast a bare table took the run's rows: the ceiling the ingest path is compared to.
 struct RawAppendResult {
     std::uint64_t rows = 0;
     double seconds = 0.0;
+    std::string method;  // how the rows were written, for the report
 
     double rowsPerSecond() const { return seconds > 0.0 ? rows / seconds : 0.0; }
 };
