@@ -98,6 +98,29 @@ bool transitionAllowed(const std::string& from, const std::string& to) {
     return false;
 }
 
+// True when an If-None-Match value names `etag`: `*`, or a list of entity tags compared
+// weakly, so `W/"v"` matches `"v"` (RFC 9110 §13.1.2).
+bool noneMatchNames(std::string_view header, std::string_view etag) {
+    while (!header.empty()) {
+        std::size_t comma = header.find(',');
+        std::string_view tag = header.substr(0, comma);
+        header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+        while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) {
+            tag.remove_prefix(1);
+        }
+        while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) {
+            tag.remove_suffix(1);
+        }
+        if (tag.substr(0, 2) == "W/") {
+            tag.remove_prefix(2);
+        }
+        if (tag == "*" || tag == etag) {
+            return true;
+        }
+    }
+    return false;
+}
+
 // Parses `bytes=a-b`, `bytes=a-` or `bytes=-n` against `size`; nothing when unsatisfiable.
 std::optional<std::pair<std::int64_t, std::int64_t>> parseRange(std::string_view header,
                                                                 std::int64_t size) {
@@ -143,7 +166,10 @@ DeviceApi::DeviceApi(const Config& config, store::Store& store, ingest::IngestQu
       queue_(queue),
       firmware_(firmware),
       authenticator_(store),
-      limiter_(config.device_rate_per_second, config.device_rate_burst) {}
+      limiter_(config.device_rate_per_second, config.device_rate_burst) {
+    // Registered now so that /metrics shows the counters at zero before the first batch.
+    ingestMetrics();
+}
 
 void DeviceApi::addRoutes(http::Router& router) {
     const std::string base = "/api/iot/v1/";
@@ -227,8 +253,7 @@ Response DeviceApi::config(const Request& request) {
         return errorResponse(caller.error());
     }
     std::string etag = "\"" + caller->config.version + "\"";
-    auto if_none_match = request.header("if-none-match");
-    if (if_none_match == etag || if_none_match == "*") {
+    if (noneMatchNames(request.header("if-none-match"), etag)) {
         Response not_modified;
         not_modified.status = 304;
         not_modified.setHeader("etag", etag);
@@ -320,7 +345,8 @@ Result<std::unique_ptr<store::IngestBatch>> DeviceApi::readBatch(const Request& 
     if (!decoded) {
         return decoded.takeError();
     }
-    auto parsed = ingest::parseBatchJson(*decoded, kJsonDepth);
+    auto parsed =
+        ingest::parseBatchJson(*decoded, kJsonDepth, static_cast<std::size_t>(config_.max_records));
     if (!parsed) {
         return parsed.takeError();
     }
@@ -328,12 +354,6 @@ Result<std::unique_ptr<store::IngestBatch>> DeviceApi::readBatch(const Request& 
         return Error{400, "not_an_array", "body must be a JSON array of records", {}};
     }
     const json::array& records = parsed->get_array();
-    if (records.size() > static_cast<std::size_t>(config_.max_records)) {
-        return Error{413,
-                     "too_many_records",
-                     "at most " + std::to_string(config_.max_records) + " records per batch",
-                     {}};
-    }
     auto batch = std::make_unique<store::IngestBatch>();
     batch->device_id = caller.device.id;
     batch->organization_id = caller.device.organization_id;

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "accounts/sessions.h"
+#include "api/auth_api.h"
 #include "api/device_api.h"
 #include "api/ops_api.h"
 #include "app/jobs.h"
@@ -57,12 +59,20 @@ std::vector<JobRunner::Job> housekeeping(store::Store& store, const Config& conf
                         return Result<std::string>(
                             *removed > 0 ? std::to_string(*removed) + " packets removed" : "");
                     })});
-    jobs.push_back({"maintain_partitions", hours(6),
-                    claimed(store, "maintain_partitions", hours(6), [&store] {
-                        auto ok = store.maintainPartitions(nowMicros());
-                        return ok ? Result<std::string>(std::string())
-                                  : Result<std::string>(ok.takeError());
-                    })});
+    jobs.push_back(
+        {"maintain_partitions", hours(6), claimed(store, "maintain_partitions", hours(6), [&store] {
+             auto ok = store.maintainPartitions(nowMicros());
+             return ok ? Result<std::string>(std::string()) : Result<std::string>(ok.takeError());
+         })});
+    jobs.push_back(
+        {"purge_sign_ins", hours(1), claimed(store, "purge_sign_ins", hours(1), [&store] {
+             auto removed = accounts::purgeExpiredSignIns(store.sql(), nowMicros());
+             if (!removed) {
+                 return Result<std::string>(removed.takeError());
+             }
+             return Result<std::string>(*removed > 0 ? std::to_string(*removed) + " rows removed"
+                                                     : "");
+         })});
     if (keep_telemetry > 0) {
         jobs.push_back({"telemetry_retention", hours(6),
                         claimed(store, "telemetry_retention", hours(6), [&store, keep_telemetry] {
@@ -86,6 +96,8 @@ App::App(Config config) : config_(std::move(config)) {
         std::make_unique<ota::FirmwareService>(*store_, config_.data_dir, config_.secret_key);
     device_api_ = std::make_unique<api::DeviceApi>(config_, *store_, *queue_, *firmware_);
     device_api_->addRoutes(router_);
+    auth_api_ = std::make_unique<api::AuthApi>(config_, *store_);
+    auth_api_->addRoutes(router_);
     api::addOpsRoutes(router_, *store_, *queue_);
     router_.setFallback(http::staticFiles(config_.portal_dir));
 }

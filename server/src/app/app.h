@@ -11,8 +11,9 @@
 namespace esocore {
 
 namespace api {
+class AuthApi;
 class DeviceApi;
-}
+}  // namespace api
 namespace http {
 class Server;
 }
@@ -63,6 +64,7 @@ private:
     std::unique_ptr<ingest::IngestQueue> queue_;
     std::unique_ptr<ota::FirmwareService> firmware_;
     std::unique_ptr<api::DeviceApi> device_api_;
+    std::unique_ptr<api::AuthApi> auth_api_;
     http::Router router_;
     std::unique_ptr<http::Server> server_;
     std::unique_ptr<JobRunner> jobs_;

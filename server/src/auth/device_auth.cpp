@@ -1,5 +1,6 @@
 #include "auth/device_auth.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "auth/device_keys.h"
@@ -45,6 +46,11 @@ std::string presentedDeviceKey(const http::Request& request) {
 
 Result<store::Device> DeviceAuthenticator::authenticate(const http::Request& request) {
     std::string device_ref(request.header("x-device-id"));
+    if (isUuid(device_ref)) {
+        // UUIDs are case-insensitive on input (RFC 4122 §3); the store keeps them in lower case.
+        std::transform(device_ref.begin(), device_ref.end(), device_ref.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    }
     std::string key = presentedDeviceKey(request);
     if (device_ref.empty() || key.empty()) {
         return unauthorized("missing_credentials",
@@ -99,8 +105,9 @@ Result<void> DeviceAuthenticator::verifySignature(const http::Request& request, 
     if (ec != std::errc() || end != timestamp.data() + timestamp.size()) {
         return unauthorized("invalid_signature", "X-Timestamp must be Unix seconds");
     }
-    Micros at = seconds * 1'000'000;
-    if (at < now - kSignatureWindow || at > now + kSignatureWindow) {
+    // Compared in seconds, so that no X-Timestamp overflows on its way to microseconds.
+    std::int64_t window = kSignatureWindow / 1'000'000;
+    if (seconds < now / 1'000'000 - window || seconds > now / 1'000'000 + window) {
         return unauthorized("signature_expired", "X-Timestamp is more than 5 minutes off");
     }
     constexpr std::string_view scheme = "sha256=";

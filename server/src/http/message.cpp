@@ -46,8 +46,9 @@ std::optional<std::string> Request::queryParam(std::string_view name) const {
         return std::nullopt;
     }
     for (auto param : *parsed) {
-        if (param.key == name) {
-            return std::string(param.value);
+        // The view's strings are still percent-encoded; `+` stays a plus sign.
+        if (param.key.decode() == name) {
+            return param.value.decode();
         }
     }
     return std::nullopt;

@@ -1,5 +1,7 @@
 #include "http/router.h"
 
+#include <algorithm>
+
 namespace esocore::http {
 
 namespace {
@@ -72,7 +74,12 @@ RouteMatch Router::find(std::string_view method, std::string_view path) const {
         if (route.method == method || (method == "HEAD" && route.method == "GET")) {
             match.route = &route;
             match.params = std::move(params);
+            match.allowed.clear();
             return match;
+        }
+        if (std::find(match.allowed.begin(), match.allowed.end(), route.method) ==
+            match.allowed.end()) {
+            match.allowed.push_back(route.method);
         }
     }
     return match;

@@ -24,7 +24,8 @@ struct Route {
 struct RouteMatch {
     const Route* route = nullptr;
     std::vector<std::pair<std::string, std::string>> params;
-    bool path_known = false;  // some route has this path, maybe for another method
+    bool path_known = false;           // some route has this path, maybe for another method
+    std::vector<std::string> allowed;  // the methods routed for this path, for a 405's Allow
 };
 
 /// Maps method + path pattern to a handler. Patterns are literal segments and `{name}`

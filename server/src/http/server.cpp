@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -75,6 +76,23 @@ std::string requestId(const BeastRequest& request) {
     return randomToken(12);
 }
 
+// API paths answer JSON, never the portal's pages, even for a path no route knows.
+bool isApiPath(std::string_view path) {
+    return path == "/api" || path.substr(0, 5) == "/api/";
+}
+
+Response methodNotAllowed(const std::string& method, const std::string& path,
+                          const std::vector<std::string>& allowed) {
+    Response response =
+        errorResponse(405, "method_not_allowed", method + " is not allowed on " + path);
+    std::string methods;
+    for (const auto& m : allowed) {
+        methods += (methods.empty() ? "" : ", ") + m;
+    }
+    response.setHeader("allow", methods);
+    return response;
+}
+
 // A request that a handler completes, perhaps later and on another thread.
 struct Pending {
     explicit Pending(asio::any_io_executor executor) : timer(executor) {
@@ -89,7 +107,24 @@ struct Session {
     tcp::socket* socket = nullptr;
     asio::any_io_executor executor;
     std::atomic<bool> idle{true};
+    bool body_refused = false;  // a body was refused unread: the client may still be sending it
 };
+
+// After a body was refused unread: reads and drops what the client still sends until it
+// closes or goes quiet. Closing at once, with its data unread, would reset the connection,
+// and the client would lose the answer that tells it why.
+asio::awaitable<void> discardUntilClosed(beast::tcp_stream& stream) {
+    constexpr auto kQuiet = std::chrono::seconds(2);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::array<char, 16 * 1024> sink;
+    while (std::chrono::steady_clock::now() < deadline) {
+        stream.expires_after(kQuiet);
+        auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
+        if (ec) {
+            co_return;
+        }
+    }
+}
 
 }  // namespace
 
@@ -243,6 +278,9 @@ asio::awaitable<void> Server::Impl::serveSession(tcp::socket socket) {
         }
     }
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (session->body_refused) {
+        co_await discardUntilClosed(stream);
+    }
     open_connections.add(-1);
     std::lock_guard lock(sessions_mutex);
     session->socket = nullptr;
@@ -318,6 +356,9 @@ asio::awaitable<bool> Server::Impl::serveOne(beast::tcp_stream& stream, beast::f
                                              Session& session, const std::string& remote) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(16 * 1024);
+    // The route's limit applies once the header names the route. Beast's default (1 MiB)
+    // would otherwise refuse a larger Content-Length while reading the header, with no answer.
+    parser.body_limit(boost::none);
     session.idle = true;
     stream.expires_after(options.idle_timeout);
     auto [read_ec, header_bytes] =
@@ -347,6 +388,7 @@ asio::awaitable<bool> Server::Impl::serveOne(beast::tcp_stream& stream, beast::f
         response = errorResponse(413, "body_too_large",
                                  "request body larger than " + std::to_string(limit) + " bytes");
         keep_alive = false;
+        session.body_refused = true;
     } else {
         if (beast::iequals(header[bhttp::field::expect], "100-continue")) {
             bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
@@ -360,6 +402,7 @@ asio::awaitable<bool> Server::Impl::serveOne(beast::tcp_stream& stream, beast::f
                 errorResponse(413, "body_too_large",
                               "request body larger than " + std::to_string(limit) + " bytes");
             keep_alive = false;
+            session.body_refused = true;
         } else if (body_ec) {
             co_return false;
         } else {
@@ -368,12 +411,12 @@ asio::awaitable<bool> Server::Impl::serveOne(beast::tcp_stream& stream, beast::f
                 request->params = std::move(match.params);
                 request->route = match.route->pattern;
                 response = co_await dispatch(match.route, request);
-            } else if ((method == "GET" || method == "HEAD") && router.fallback()) {
+            } else if (match.path_known) {
+                response = methodNotAllowed(method, path, match.allowed);
+            } else if ((method == "GET" || method == "HEAD") && router.fallback() &&
+                       !isApiPath(path)) {
                 route_name = "static";
                 response = router.fallback()(*request);
-            } else if (match.path_known) {
-                response =
-                    errorResponse(405, "method_not_allowed", method + " is not allowed on " + path);
             } else {
                 response = errorResponse(404, "not_found", "no such endpoint: " + path);
             }

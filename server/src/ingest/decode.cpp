@@ -4,6 +4,8 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdint>
 #include <memory>
 
 namespace esocore::ingest {
@@ -24,17 +26,50 @@ Error corrupt(std::string_view what) {
         400, "invalid_encoding", "body could not be decompressed: " + std::string(what), {}};
 }
 
+// The capacity that holds `needed` bytes: twice the current one, except that the last step
+// lands on `limit` + 1 exactly. std::string left to itself (and reserve() too) never grows by
+// less than double, and would hold twice the limit near the end.
+std::size_t nextCapacity(std::size_t capacity, std::size_t needed, std::size_t limit) {
+    std::size_t target = std::max(needed, 2 * capacity);
+    return target > (limit + 1) / 2 ? limit + 1 : target;
+}
+
 // Grows `out` by one chunk without passing `limit` + 1, so overflow is detected exactly.
+// What is reserved is used up before anything is reallocated.
 bool grow(std::string& out, std::size_t& used, std::size_t limit) {
     if (used > limit) {
         return false;
     }
     std::size_t next = std::min(out.size() + kChunk, limit + 1);
+    if (out.size() < out.capacity()) {
+        next = std::min(next, out.capacity());
+    } else if (next > out.capacity()) {
+        out.reserve(nextCapacity(out.capacity(), next, limit));
+    }
     if (next <= used) {
         return false;
     }
     out.resize(next);
     return true;
+}
+
+// What the body says it inflates to, reserved up front (one byte more, for the decoder to see
+// the end) so that an honest body is inflated into one allocation, never copied. Only a hint: a
+// body may lie, and the output still grows, and stops at the limit, as it must. gzip's trailer
+// holds the size of its (last) member modulo 2^32; a zstd frame header may hold the frame's size.
+std::size_t gzipSizeHint(std::string_view body) {
+    if (body.size() < 18) {
+        return 0;
+    }
+    const auto* trailer = reinterpret_cast<const unsigned char*>(body.data() + body.size() - 4);
+    return std::size_t{trailer[0]} | std::size_t{trailer[1]} << 8 | std::size_t{trailer[2]} << 16 |
+           std::size_t{trailer[3]} << 24;
+}
+
+std::size_t zstdSizeHint(std::string_view body) {
+    unsigned long long size = ZSTD_getFrameContentSize(body.data(), body.size());
+    bool known = size != ZSTD_CONTENTSIZE_UNKNOWN && size != ZSTD_CONTENTSIZE_ERROR;
+    return known ? static_cast<std::size_t>(std::min<unsigned long long>(size, SIZE_MAX)) : 0;
 }
 
 Result<std::string> inflateGzip(std::string_view body, std::size_t limit) {
@@ -47,6 +82,7 @@ Result<std::string> inflateGzip(std::string_view body, std::size_t limit) {
     stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
     stream.avail_in = static_cast<uInt>(body.size());
     std::string out;
+    out.reserve(std::min(gzipSizeHint(body), limit) + 1);
     std::size_t used = 0;
     for (;;) {
         if (used == out.size() && !grow(out, used, limit)) {
@@ -59,8 +95,13 @@ Result<std::string> inflateGzip(std::string_view body, std::size_t limit) {
         if (used > limit) {
             return tooLarge(limit);
         }
-        if (rc == Z_STREAM_END) {
+        if (rc == Z_STREAM_END && stream.avail_in == 0) {
             break;
+        }
+        if (rc == Z_STREAM_END) {
+            // Another gzip member follows (RFC 1952 §2.2): the body is their concatenation.
+            inflateReset(&stream);
+            continue;
         }
         if (rc == Z_BUF_ERROR && stream.avail_in == 0) {
             return corrupt("truncated gzip stream");
@@ -81,6 +122,7 @@ Result<std::string> decompressZstd(std::string_view body, std::size_t limit) {
     }
     ZSTD_inBuffer input{body.data(), body.size(), 0};
     std::string out;
+    out.reserve(std::min(zstdSizeHint(body), limit) + 1);
     std::size_t used = 0;
     std::size_t last = 1;
     while (input.pos < input.size || last != 0) {
@@ -110,13 +152,17 @@ Result<std::string> decompressZstd(std::string_view body, std::size_t limit) {
 }  // namespace
 
 std::optional<Encoding> parseEncoding(std::string_view header) {
-    if (header.empty() || header == "identity") {
+    // Content codings are case-insensitive (RFC 9110 §8.4.1).
+    std::string name(header);
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (name.empty() || name == "identity") {
         return Encoding::identity;
     }
-    if (header == "gzip" || header == "x-gzip") {
+    if (name == "gzip" || name == "x-gzip") {
         return Encoding::gzip;
     }
-    if (header == "zstd") {
+    if (name == "zstd") {
         return Encoding::zstd;
     }
     return std::nullopt;

@@ -30,6 +30,7 @@ QueueMetrics& queueMetrics() {
 IngestQueue::IngestQueue(store::Store& store, std::size_t max_batches,
                          std::size_t max_group_records)
     : store_(store), max_batches_(max_batches), max_group_records_(max_group_records) {
+    queueMetrics();  // registered now so that /metrics shows them before the first batch
     writer_ = std::thread([this] { run(); });
 }
 

@@ -2,10 +2,13 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/json.hpp>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 
 #include "core/clock.h"
@@ -152,6 +155,27 @@ std::variant<double, const char*> readValue(const json::value& v) {
     }
 }
 
+// A duration in whole milliseconds (a fraction is rounded); nothing when `v` is not a finite,
+// non-negative number that fits.
+std::optional<std::int64_t> readDuration(const json::value& v) {
+    if (!v.is_number()) {
+        return std::nullopt;
+    }
+    double ms = v.to_number<double>();
+    if (!std::isfinite(ms) || ms < 0 || ms >= 9.2e18) {
+        return std::nullopt;
+    }
+    return std::llround(ms);
+}
+
+// UUIDs compare without regard to case (RFC 4122 §3).
+bool sameUuid(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
 std::optional<std::string> readString(const json::object& record, std::string_view name) {
     const json::value* v = record.if_contains(name);
     if (v != nullptr && v->is_string()) {
@@ -188,7 +212,9 @@ void RecordReader::reject(int index, const char* code) {
 const char* RecordReader::readCycle(const json::object& record, const json::object& meta,
                                     store::EventRow& event) {
     const json::value* cycle_id = meta.if_contains("cycle_id");
-    if (cycle_id == nullptr || !(cycle_id->is_int64() || cycle_id->is_uint64())) {
+    constexpr std::uint64_t kLargest = std::numeric_limits<std::int64_t>::max();
+    if (cycle_id == nullptr ||
+        !(cycle_id->is_int64() || (cycle_id->is_uint64() && cycle_id->get_uint64() <= kLargest))) {
         return "invalid_cycle";
     }
     store::CycleMark mark;
@@ -231,8 +257,11 @@ const char* RecordReader::readEvent(const json::object& record, std::string seri
             event.severity = *mapped;
         }
         event.description = readString(*meta, "description").value_or("");
-        if (const json::value* d = meta->if_contains("duration_ms"); d && d->is_number()) {
-            event.duration_ms = d->to_number<std::int64_t>();
+        if (const json::value* d = meta->if_contains("duration_ms"); d && !d->is_null()) {
+            event.duration_ms = readDuration(*d);
+            if (!event.duration_ms) {
+                return "invalid_duration";
+            }
         }
     }
     if (event.type == "cycle_open" || event.type == "cycle_close") {
@@ -252,7 +281,7 @@ void RecordReader::read(const json::value& value, int index) {
     const json::object& record = value.get_object();
     if (const json::value* claimed = record.if_contains("device_id");
         claimed && !claimed->is_null()) {
-        if (!claimed->is_string() || (claimed->get_string() != rules_.device_id &&
+        if (!claimed->is_string() || (!sameUuid(claimed->get_string(), rules_.device_id) &&
                                       claimed->get_string() != rules_.device_serial)) {
             return reject(index, "device_mismatch");
         }

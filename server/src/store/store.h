@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "store/sql.h"
 #include "store/types.h"
 
 namespace esocore {
@@ -93,6 +94,9 @@ public:
     /// Claims the job `name` until `now + lease` when no instance holds it at `now`. Among
     /// concurrent callers on one database, in any number of processes, exactly one gets true.
     virtual Result<bool> claimJob(const std::string& name, Micros now, Micros lease) = 0;
+
+    /// Portable SQL on this store, for the management resources (accounts, sites, ...).
+    virtual SqlSession& sql() = 0;
 
     // Health.
     virtual bool ping() = 0;

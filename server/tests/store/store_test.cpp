@@ -617,6 +617,124 @@ TEST_P(StoreTest, ReportsAnUnreachableServerAsUnavailable) {
     EXPECT_EQ("store_unavailable", opened.error().code);
 }
 
+TEST_P(StoreTest, PortableSqlBindsAndReadsEveryKindOfValue) {
+    store::SqlSession& sql = store_->sql();
+    auto inserted = sql.execute(
+        "INSERT INTO jobs(name, locked_until, last_run_at, owner) VALUES($1, $2, $3, $4)",
+        {std::string("it's $1"), std::int64_t{1} << 40, std::int64_t{-7}, std::string()});
+    ASSERT_TRUE(inserted.ok()) << inserted.error().message;
+    EXPECT_EQ(1, *inserted);
+    auto rows = sql.query(
+        "SELECT name, locked_until, last_run_at, 2.5, 'literal $2', "
+        "NULLIF(owner, ''), coalesce($2, 'was null') FROM jobs WHERE name = $1",
+        {std::string("it's $1"), nullptr});
+    ASSERT_TRUE(rows.ok()) << rows.error().message;
+    ASSERT_EQ(1u, rows->size());
+    const store::SqlRow& row = rows->at(0);
+    EXPECT_EQ("it's $1", row.text(0));
+    EXPECT_EQ(std::int64_t{1} << 40, row.integer(1));
+    EXPECT_EQ(-7, row.integer(2));
+    EXPECT_DOUBLE_EQ(2.5, row.real(3));
+    EXPECT_EQ("literal $2", row.text(4));
+    EXPECT_TRUE(row.isNull(5));
+    EXPECT_EQ(std::nullopt, row.optionalInteger(5));
+    EXPECT_EQ("was null", row.text(6));
+}
+
+TEST_P(StoreTest, PortableSqlReadsBooleansAsIntegers) {
+    store::User user{newUuid(), "flags@example.com", "Flags", "x", true, "UTC", nowMicros()};
+    ASSERT_TRUE(store_->createUser(user).ok());
+    auto rows =
+        store_->sql().query("SELECT is_staff, is_active FROM users WHERE id = $1", {user.id});
+    ASSERT_TRUE(rows.ok()) << rows.error().message;
+    ASSERT_EQ(1u, rows->size());
+    EXPECT_EQ(1, rows->at(0).integer(0));
+    EXPECT_EQ(1, rows->at(0).integer(1));
+}
+
+TEST_P(StoreTest, PortableSqlCountsAffectedRowsAndReturnsInsertedOnes) {
+    store::SqlSession& sql = store_->sql();
+    for (const char* name : {"a", "b", "c"}) {
+        auto ok = sql.query(
+            "INSERT INTO jobs(name, locked_until, last_run_at) VALUES($1, 0, 0) "
+            "ON CONFLICT(name) DO NOTHING RETURNING name",
+            {std::string(name)});
+        ASSERT_TRUE(ok.ok()) << ok.error().message;
+        ASSERT_EQ(1u, ok->size());
+        EXPECT_EQ(name, ok->at(0).text(0));
+    }
+    auto again = sql.query(
+        "INSERT INTO jobs(name, locked_until, last_run_at) VALUES('a', 0, 0) "
+        "ON CONFLICT(name) DO NOTHING RETURNING name");
+    ASSERT_TRUE(again.ok());
+    EXPECT_TRUE(again->empty());
+    auto updated = sql.execute("UPDATE jobs SET owner = $1 WHERE name <> $2", {"me", "b"});
+    ASSERT_TRUE(updated.ok());
+    EXPECT_EQ(2, *updated);
+    auto page = sql.query("SELECT name FROM jobs ORDER BY name LIMIT $1 OFFSET $2",
+                          {std::int64_t{1}, std::int64_t{1}});
+    ASSERT_TRUE(page.ok());
+    ASSERT_EQ(1u, page->size());
+    EXPECT_EQ("b", page->at(0).text(0));
+}
+
+TEST_P(StoreTest, PortableSqlReportsAConflict) {
+    store::SqlSession& sql = store_->sql();
+    const std::string insert = "INSERT INTO jobs(name, locked_until, last_run_at) VALUES($1, 0, 0)";
+    ASSERT_TRUE(sql.execute(insert, {"once"}).ok());
+    auto twice = sql.execute(insert, {"once"});
+    ASSERT_FALSE(twice.ok());
+    EXPECT_EQ("conflict", twice.error().code);
+}
+
+TEST_P(StoreTest, PortableTransactionCommitsOrRollsBackAsAWhole) {
+    store::SqlSession& sql = store_->sql();
+    const std::string insert = "INSERT INTO jobs(name, locked_until, last_run_at) VALUES($1, 0, 0)";
+    auto failed = sql.transaction([&](store::SqlSession& tx) -> Result<void> {
+        if (auto ok = tx.execute(insert, {"first"}); !ok) {
+            return ok.takeError();
+        }
+        auto seen = tx.query("SELECT count(*) FROM jobs WHERE name = $1", {"first"});
+        EXPECT_EQ(1, seen.ok() ? seen->at(0).integer(0) : -1);
+        return Error{409, "stop_here", "roll it back", {}};
+    });
+    ASSERT_FALSE(failed.ok());
+    EXPECT_EQ("stop_here", failed.error().code);
+    EXPECT_EQ(0, count("SELECT count(*) FROM jobs WHERE name = 'first'"));
+
+    auto done = sql.transaction([&](store::SqlSession& tx) -> Result<void> {
+        for (const char* name : {"second", "third"}) {
+            if (auto ok = tx.execute(insert, {std::string(name)}); !ok) {
+                return ok.takeError();
+            }
+        }
+        return {};
+    });
+    ASSERT_TRUE(done.ok()) << done.error().message;
+    EXPECT_EQ(2, count("SELECT count(*) FROM jobs"));
+}
+
+TEST_P(StoreTest, PortableReadsSeeCommittedWrites) {
+    store::SqlSession& sql = store_->sql();
+    for (int i = 0; i < 20; ++i) {
+        std::string name = "job-" + std::to_string(i);
+        ASSERT_TRUE(
+            sql.execute("INSERT INTO jobs(name, locked_until, last_run_at) VALUES($1, $2, 0)",
+                        {name, std::int64_t{i}})
+                .ok());
+        auto rows = sql.query("SELECT count(*), max(locked_until) FROM jobs");
+        ASSERT_TRUE(rows.ok());
+        EXPECT_EQ(i + 1, rows->at(0).integer(0));
+        EXPECT_EQ(i, rows->at(0).integer(1));
+    }
+}
+
+TEST(SqlTest, RewritesPlaceholdersOutsideQuotesForSqlite) {
+    EXPECT_EQ("SELECT ?1, '$2', \"a$3\", ?10 || 'it''s $4' FROM t WHERE x = ?2 AND y = '$'",
+              store::sqlitePlaceholders(
+                  "SELECT $1, '$2', \"a$3\", $10 || 'it''s $4' FROM t WHERE x = $2 AND y = '$'"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, StoreTest, ::testing::ValuesIn(testing::storeKinds()),
                          [](const auto& info) { return info.param; });
 

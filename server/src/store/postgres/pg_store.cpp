@@ -14,6 +14,7 @@
 #include "store/postgres/pg_ingest.h"
 #include "store/postgres/pg_partitions.h"
 #include "store/postgres/pg_pool.h"
+#include "store/postgres/pg_sql.h"
 
 namespace esocore::store {
 
@@ -153,6 +154,7 @@ public:
     Result<void> maintainPartitions(Micros now) override;
     Result<void> dropTelemetryBefore(Micros cutoff) override;
     Result<bool> claimJob(const std::string& name, Micros now, Micros lease) override;
+    SqlSession& sql() override { return sql_; }
     bool ping() override;
 
 private:
@@ -165,6 +167,7 @@ private:
                                                  const std::set<Micros>& months, bool& retry);
 
     postgres::Pool pool_;
+    postgres::PoolSession sql_{pool_};
     postgres::SeriesCache series_;
     postgres::Partitions partitions_;
     const std::string owner_ = jobOwner();

@@ -48,6 +48,12 @@ public:
     bool isNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
     std::optional<std::int64_t> optionalInteger(int column) const;
 
+    int columnCount() const { return sqlite3_column_count(stmt_); }
+    /// SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_BLOB or SQLITE_NULL.
+    int columnType(int column) const { return sqlite3_column_type(stmt_, column); }
+    /// True when the statement cannot change the database, so a reader may run it.
+    bool readOnly() const { return sqlite3_stmt_readonly(stmt_) != 0; }
+
     int changes() const { return sqlite3_changes(db_); }
     std::string errorMessage() const { return sqlite3_errmsg(db_); }
 

@@ -12,6 +12,7 @@
 #include "store/migrations.h"
 #include "store/months.h"
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_sql.h"
 
 namespace esocore::store {
 
@@ -138,9 +139,23 @@ public:
     Result<void> maintainPartitions(Micros now) override;
     Result<void> dropTelemetryBefore(Micros cutoff) override;
     Result<bool> claimJob(const std::string& name, Micros now, Micros lease) override;
+    SqlSession& sql() override { return sql_; }
     bool ping() override;
 
 private:
+    // Portable statements: read-only ones on a reader, the rest on the writer.
+    class Sql final : public SqlSession {
+    public:
+        explicit Sql(SqliteStore& store) : store_(store) {}
+        std::string dialect() const override { return "sqlite"; }
+        Result<std::vector<SqlRow>> query(std::string_view sql, const SqlParams& params) override;
+        Result<std::int64_t> execute(std::string_view sql, const SqlParams& params) override;
+        Result<void> transaction(const std::function<Result<void>(SqlSession&)>& work) override;
+
+    private:
+        SqliteStore& store_;
+    };
+
     // A reader connection, returned to the pool when the lease ends.
     class Lease {
     public:
@@ -177,7 +192,56 @@ private:
     std::unordered_map<std::string, std::int64_t> series_ids_;  // guarded by writer_mutex_
     std::mutex readers_mutex_;
     std::vector<std::unique_ptr<Connection>> readers_;
+    Sql sql_{*this};
+
+    Result<sqlite::StatementOutcome> runPortable(std::string_view sql, const SqlParams& params);
 };
+
+Result<sqlite::StatementOutcome> SqliteStore::runPortable(std::string_view sql,
+                                                          const SqlParams& params) {
+    auto lease = reader();
+    if (!lease) {
+        return lease.takeError();
+    }
+    auto read_only = sqlite::isReadOnly(*(**lease), sql);
+    if (!read_only) {
+        return read_only.takeError();
+    }
+    if (*read_only) {
+        return sqlite::runStatement(*(**lease), sql, params);
+    }
+    std::lock_guard lock(writer_mutex_);
+    return sqlite::runStatement(*writer_, sql, params);
+}
+
+Result<std::vector<SqlRow>> SqliteStore::Sql::query(std::string_view sql, const SqlParams& params) {
+    auto outcome = store_.runPortable(sql, params);
+    if (!outcome) {
+        return outcome.takeError();
+    }
+    return std::move(outcome->rows);
+}
+
+Result<std::int64_t> SqliteStore::Sql::execute(std::string_view sql, const SqlParams& params) {
+    auto outcome = store_.runPortable(sql, params);
+    if (!outcome) {
+        return outcome.takeError();
+    }
+    return outcome->changes;
+}
+
+Result<void> SqliteStore::Sql::transaction(const std::function<Result<void>(SqlSession&)>& work) {
+    std::lock_guard lock(store_.writer_mutex_);
+    auto tx = Transaction::begin(*store_.writer_);
+    if (!tx) {
+        return tx.takeError();
+    }
+    sqlite::ConnectionSession session(*store_.writer_);
+    if (auto ok = work(session); !ok) {
+        return ok;
+    }
+    return tx->commit();
+}
 
 Result<std::unique_ptr<SqliteStore::Lease>> SqliteStore::reader() {
     {

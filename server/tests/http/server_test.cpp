@@ -1,0 +1,141 @@
+// The HTTP server's own answers: unknown routes, wrong methods, body limits, request ids.
+#include "http/server.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/crypto.h"
+#include "support/device_test.h"
+
+namespace esocore {
+namespace {
+
+using testing::HttpClient;
+using testing::HttpResult;
+
+class ServerTest : public testing::DeviceTest {
+protected:
+    HttpClient http() const { return HttpClient(server_->baseUrl()); }
+};
+
+TEST_P(ServerTest, UnknownRouteIs404) {
+    for (const char* method : {"GET", "POST", "DELETE"}) {
+        HttpResult result = http().request(method, "/api/iot/v1/nope");
+
+        EXPECT_EQ(404, result.status) << method;
+        EXPECT_EQ("not_found", testing::errorCode(result)) << method;
+        EXPECT_EQ("application/json", result.header("content-type")) << method;
+    }
+}
+
+TEST_P(ServerTest, WrongMethodIs405WithAllow) {
+    HttpResult get = http().get("/api/iot/v1/telemetry/batch");
+    HttpResult post = http().post("/healthz", "{}");
+
+    EXPECT_EQ(405, get.status) << get.body;
+    EXPECT_EQ("method_not_allowed", testing::errorCode(get));
+    EXPECT_EQ("POST", get.header("allow"));
+    EXPECT_EQ(405, post.status);
+    EXPECT_EQ("method_not_allowed", testing::errorCode(post));
+    EXPECT_EQ("GET", post.header("allow"));
+}
+
+TEST_P(ServerTest, ApiPathsNeverFallBackToThePortal) {
+    testing::TempDir portal;
+    std::ofstream(portal.path() / "index.html") << "<!doctype html><title>portal</title>";
+    start([&portal](Config& c) { c.portal_dir = portal.path().string(); });
+
+    HttpResult page = http().get("/devices/42");
+    HttpResult unknown = http().get("/api/iot/v1/nope");
+    HttpResult wrong_method = http().get("/api/iot/v1/telemetry/batch");
+
+    EXPECT_EQ(200, page.status);
+    EXPECT_NE(std::string::npos, page.body.find("portal"));
+    EXPECT_EQ(404, unknown.status);
+    EXPECT_EQ("not_found", testing::errorCode(unknown));
+    EXPECT_EQ(405, wrong_method.status);
+    EXPECT_EQ("method_not_allowed", testing::errorCode(wrong_method));
+}
+
+TEST_P(ServerTest, HeadAnswersHeadersWithoutABody) {
+    HttpResult result = http().request("HEAD", "/healthz");
+
+    EXPECT_EQ(200, result.status);
+    EXPECT_EQ("", result.body);
+    EXPECT_NE("", result.header("content-length"));
+    EXPECT_NE("0", result.header("content-length"));
+}
+
+TEST_P(ServerTest, BodyOverTheRouteLimitIs413) {
+    std::string body = R"({"log":")" + std::string(100 * 1024, 'x') + "\"}";
+
+    HttpResult result = device_->post("heartbeat", body, {{"Expect", "100-continue"}});
+
+    EXPECT_EQ(413, result.status);
+    EXPECT_EQ("body_too_large", testing::errorCode(result));
+}
+
+TEST_P(ServerTest, BodyOverTheRouteLimitSentWithoutWaitingIs413) {
+    std::string body = R"({"log":")" + std::string(100 * 1024, 'x') + "\"}";
+
+    HttpResult result = device_->post("heartbeat", body);
+
+    EXPECT_EQ(413, result.status);
+    EXPECT_EQ("body_too_large", testing::errorCode(result));
+}
+
+TEST_P(ServerTest, ClientStillSendingARefusedBodyGetsThe413) {
+    // A device that does not wait for 100-continue is still uploading when the answer comes;
+    // it must read a 413, not a reset connection.
+    std::string body(12 * 1024 * 1024, 'x');
+
+    for (int i = 0; i < 3; ++i) {
+        HttpResult result =
+            device_->post("telemetry/batch", body, {{"Idempotency-Key", newUuid()}});
+
+        EXPECT_EQ(413, result.status) << "attempt " << i;
+        EXPECT_EQ("body_too_large", testing::errorCode(result));
+    }
+}
+
+TEST_P(ServerTest, BatchOverTheCompressedLimitIs413AndStoresNothing) {
+    start([](Config& c) { c.max_body_bytes = 1024; });
+    testing::BatchOptions options;
+    options.encoding = "identity";
+
+    expectRefused(device_->batch(testing::makePoints(50), options), 413, "body_too_large");
+}
+
+TEST_P(ServerTest, ChunkedBodyOverTheRouteLimitIs413) {
+    std::string body = R"({"log":")" + std::string(100 * 1024, 'x') + "\"}";
+
+    HttpResult result = device_->post("heartbeat", body, {{"Transfer-Encoding", "chunked"}});
+
+    EXPECT_EQ(413, result.status);
+    EXPECT_EQ("body_too_large", testing::errorCode(result));
+}
+
+TEST_P(ServerTest, EchoesTheRequestIdOrMakesOne) {
+    HttpResult given = http().get("/healthz", {{"X-Request-Id", "req-123_abc"}});
+    HttpResult unsafe = http().get("/healthz", {{"X-Request-Id", "bad id\twith spaces"}});
+    HttpResult none = http().get("/healthz");
+
+    EXPECT_EQ("req-123_abc", given.header("x-request-id"));
+    EXPECT_NE("", unsafe.header("x-request-id"));
+    EXPECT_EQ(std::string::npos, unsafe.header("x-request-id").find(' '));
+    EXPECT_NE("", none.header("x-request-id"));
+}
+
+TEST_P(ServerTest, ServesManyRequestsOnOneConnection) {
+    HttpClient client = http();
+
+    for (int i = 0; i < 50; ++i) {
+        ASSERT_EQ(200, client.get("/healthz").status) << i;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, ServerTest, ::testing::ValuesIn(testing::storeKinds()));
+
+}  // namespace
+}  // namespace esocore
