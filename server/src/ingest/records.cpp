@@ -286,6 +286,13 @@ void RecordReader::read(const json::value& value, int index) {
             return reject(index, "device_mismatch");
         }
     }
+    for (std::string_view name : {"asset_id", "site_id"}) {
+        const json::value* ref = record.if_contains(name);
+        if (ref != nullptr && ref->is_string() &&
+            std::string_view(ref->get_string()).find('\0') != std::string_view::npos) {
+            return reject(index, "invalid_record");
+        }
+    }
     auto ts = readTimestamp(field(record, "ts", "timestamp"), rules_);
     if (auto* code = std::get_if<const char*>(&ts)) {
         return reject(index, *code);
@@ -314,6 +321,10 @@ void RecordReader::read(const json::value& value, int index) {
         if (meta_text.size() > kMaxMetaBytes) {
             return reject(index, "meta_too_large");
         }
+        // PostgreSQL's text and jsonb cannot hold NUL; both stores refuse it alike.
+        if (meta_text.find("\\u0000") != std::string::npos) {
+            return reject(index, "invalid_meta");
+        }
     }
     const json::value* val = field(record, "val", "value");
     bool no_value = val == nullptr || val->is_null();
@@ -332,7 +343,8 @@ void RecordReader::read(const json::value& value, int index) {
     }
     std::string unit;
     if (const json::value* u = record.if_contains("unit"); u && !u->is_null()) {
-        if (!u->is_string() || u->get_string().size() > kMaxUnitBytes) {
+        if (!u->is_string() || u->get_string().size() > kMaxUnitBytes ||
+            std::string_view(u->get_string()).find('\0') != std::string_view::npos) {
             return reject(index, "invalid_unit");
         }
         unit = std::string(u->get_string());

@@ -248,6 +248,14 @@ TEST_F(RecordsTest, RejectsUnitsThatAreNotShortText) {
     EXPECT_EQ("", point(R"({"series":"rh","val":1,"unit":null})").unit);
 }
 
+// PostgreSQL's text and jsonb cannot hold NUL; a NUL used to fail the whole batch there.
+TEST_F(RecordsTest, RejectsNulCharactersThatAStoreCannotHold) {
+    EXPECT_EQ("invalid_meta", rejection(R"({"series":"rh","val":1,"meta":{"a":"x\u0000y"}})"));
+    EXPECT_EQ("invalid_unit", rejection(R"({"series":"rh","val":1,"unit":"%\u0000"})"));
+    EXPECT_EQ("invalid_record", rejection(R"({"series":"rh","val":1,"asset_id":"DOOR\u00007"})"));
+    EXPECT_EQ("invalid_series", rejection(R"({"series":"r\u0000h","val":1})"));
+}
+
 TEST_F(RecordsTest, RejectsRecordsThatAreNotObjects) {
     EXPECT_EQ("invalid_record", rejection("18.4"));
     EXPECT_EQ("invalid_record", rejection("[]"));

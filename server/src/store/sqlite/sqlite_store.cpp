@@ -173,6 +173,7 @@ private:
     Result<std::unique_ptr<Lease>> reader();
     void release(std::unique_ptr<Connection> connection);
 
+    Result<std::vector<IngestOutcome>> commitIngestLocked(std::span<IngestBatch* const> batches);
     Result<std::optional<Packet>> findPacketWith(Connection& c, const std::string& device_id,
                                                  const std::string& key);
     Result<std::int64_t> seriesId(const std::string& device_id, const PointRow& point);
@@ -804,6 +805,16 @@ Result<Packet> SqliteStore::writePacket(const IngestBatch& batch, const IngestCo
 Result<std::vector<IngestOutcome>> SqliteStore::commitIngest(
     std::span<IngestBatch* const> batches) {
     std::lock_guard lock(writer_mutex_);
+    auto outcomes = commitIngestLocked(batches);
+    if (!outcomes) {
+        // Series created by the rolled-back transaction are gone: forget their ids too.
+        series_ids_.clear();
+    }
+    return outcomes;
+}
+
+Result<std::vector<IngestOutcome>> SqliteStore::commitIngestLocked(
+    std::span<IngestBatch* const> batches) {
     auto tx = Transaction::begin(*writer_);
     if (!tx) {
         return tx.takeError();
@@ -847,7 +858,6 @@ Result<std::vector<IngestOutcome>> SqliteStore::commitIngest(
         outcomes[i] = IngestOutcome{IngestOutcome::Kind::applied, std::move(*packet)};
     }
     if (auto ok = tx->commit(); !ok) {
-        series_ids_.clear();
         return ok.takeError();
     }
     for (std::size_t i = 0; i < batches.size(); ++i) {
