@@ -40,7 +40,7 @@ void printBanner(const App& app, unsigned short port,
     std::cout << "\nEsoCore Cloud " << kVersion << " is serving on " << url << "\n"
               << "  store:     " << app.config().database_url << "\n"
               << "  portal:    " << url << "/\n"
-              << "  device API " << url << "/api/iot/v1/\n"
+              << "  device API: " << url << "/api/iot/v1/\n"
               << "  health:    " << url << "/healthz   metrics: " << url << "/metrics\n";
     if (first) {
         std::cout << "\nFirst run: sign in as " << first->email << " with password "

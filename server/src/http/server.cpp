@@ -126,6 +126,21 @@ asio::awaitable<void> discardUntilClosed(beast::tcp_stream& stream) {
     }
 }
 
+// Answers a request Beast could not parse with the JSON error shape, then the caller closes.
+asio::awaitable<void> refuseMalformed(beast::tcp_stream& stream,
+                                      const boost::system::error_code& ec) {
+    bool too_large = ec == bhttp::error::header_limit;
+    Response error =
+        too_large ? errorResponse(431, "header_too_large", "request headers larger than 16 KiB")
+                  : errorResponse(400, "bad_request", "malformed HTTP request: " + ec.message());
+    BeastResponse out{static_cast<bhttp::status>(error.status), 11};
+    out.set(bhttp::field::content_type, "application/json");
+    out.keep_alive(false);
+    out.body() = std::move(error.body);
+    out.prepare_payload();
+    co_await bhttp::async_write(stream, out, use_nothrow);
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -364,9 +379,9 @@ asio::awaitable<bool> Server::Impl::serveOne(beast::tcp_stream& stream, beast::f
     auto [read_ec, header_bytes] =
         co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
     if (read_ec) {
-        if (read_ec == bhttp::error::header_limit) {
-            BeastResponse tooLarge{bhttp::status::request_header_fields_too_large, 11};
-            co_await bhttp::async_write(stream, tooLarge, use_nothrow);
+        if (read_ec.category() == bhttp::make_error_code(bhttp::error::header_limit).category() &&
+            read_ec != bhttp::error::end_of_stream && read_ec != bhttp::error::partial_message) {
+            co_await refuseMalformed(stream, read_ec);
         }
         co_return false;
     }

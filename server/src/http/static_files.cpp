@@ -1,5 +1,6 @@
 #include "http/static_files.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -82,6 +83,15 @@ SyncHandler staticFiles(std::string root) {
                 return errorResponse(404, "not_found", "no such file");
             }
             file = fs::exists(root / "200.html") ? root / "200.html" : root / "index.html";
+        }
+        // A symbolic link inside the build must not serve a file from outside it.
+        std::error_code ec;
+        fs::path real = fs::weakly_canonical(file, ec);
+        fs::path real_root = fs::weakly_canonical(root, ec);
+        auto [root_end, real_it] =
+            std::mismatch(real_root.begin(), real_root.end(), real.begin(), real.end());
+        if (ec || root_end != real_root.end()) {
+            return errorResponse(404, "not_found", "no such file");
         }
         auto body = readFile(file);
         if (!body) {

@@ -1,7 +1,11 @@
 // The HTTP server's own answers: unknown routes, wrong methods, body limits, request ids.
 #include "http/server.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -17,7 +21,48 @@ using testing::HttpResult;
 class ServerTest : public testing::DeviceTest {
 protected:
     HttpClient http() const { return HttpClient(server_->baseUrl()); }
+
+    // Sends raw bytes on a new connection and reads until the server closes it.
+    std::string exchangeRaw(const std::string& bytes) const {
+        std::string url = server_->baseUrl();
+        int port = std::stoi(url.substr(url.rfind(':') + 1));
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(static_cast<std::uint16_t>(port));
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        timeval timeout{5, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        std::string answer;
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+            ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) >= 0) {
+            char chunk[4096];
+            for (ssize_t n; (n = ::recv(fd, chunk, sizeof chunk, 0)) > 0;) {
+                answer.append(chunk, static_cast<std::size_t>(n));
+            }
+        }
+        ::close(fd);
+        return answer;
+    }
 };
+
+TEST_P(ServerTest, MalformedRequestsGetTheJsonErrorShape) {
+    for (const char* request : {"GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\n\r\n",
+                                "POST /healthz HTTP/1.1\r\nContent-Length: -1\r\n\r\n"}) {
+        std::string answer = exchangeRaw(request);
+
+        EXPECT_EQ(0u, answer.rfind("HTTP/1.1 400", 0)) << request << " -> " << answer;
+        EXPECT_NE(std::string::npos, answer.find(R"({"error":{"code":"bad_request")")) << answer;
+    }
+}
+
+TEST_P(ServerTest, OversizedHeadersAre431WithTheJsonErrorShape) {
+    std::string answer =
+        exchangeRaw("GET / HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+
+    EXPECT_EQ(0u, answer.rfind("HTTP/1.1 431", 0)) << answer;
+    EXPECT_NE(std::string::npos, answer.find(R"("code":"header_too_large")")) << answer;
+}
 
 TEST_P(ServerTest, UnknownRouteIs404) {
     for (const char* method : {"GET", "POST", "DELETE"}) {
