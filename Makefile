@@ -58,8 +58,11 @@ format:
 format-check:
 	@clang-format --dry-run --Werror $(CXX_SOURCES) && echo "format: ok"
 
+# The simulator talks to the server `make run` started, wherever ESOCORE_LISTEN put it.
+SIM_SERVER ?= http://$(or $(ESOCORE_LISTEN),127.0.0.1:8000)
+
 sim: build-server
-	$(BUILD)/esocore-sim --devices 50
+	$(BUILD)/esocore-sim --devices 50 --server $(SIM_SERVER)
 
 # SQLite and a throwaway PostgreSQL, side by side (bootstrap-test installs PostgreSQL).
 bench: bootstrap bootstrap-test build

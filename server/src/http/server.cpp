@@ -177,10 +177,20 @@ Server::~Server() = default;
 
 unsigned short Server::bind() {
     tcp::endpoint endpoint = parseListen(impl_->options.listen);
-    impl_->acceptor.open(endpoint.protocol());
-    impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
-    impl_->acceptor.bind(endpoint);
-    impl_->acceptor.listen(asio::socket_base::max_listen_connections);
+    boost::system::error_code ec;
+    impl_->acceptor.open(endpoint.protocol(), ec);
+    if (!ec) {
+        impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+        impl_->acceptor.bind(endpoint, ec);
+    }
+    if (!ec) {
+        impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+        throw std::runtime_error("cannot listen on " + impl_->options.listen + ": " + ec.message());
+    }
     return impl_->acceptor.local_endpoint().port();
 }
 

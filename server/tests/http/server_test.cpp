@@ -46,6 +46,22 @@ protected:
     }
 };
 
+TEST_P(ServerTest, ABusyPortIsReportedInPlainWords) {
+    std::string url = server_->baseUrl();
+    http::Router router;
+    http::ServerOptions options;
+    options.listen = url.substr(url.find("127.0.0.1"));
+    http::Server second(options, router);
+
+    try {
+        second.bind();
+        FAIL() << "bound a port that is in use";
+    } catch (const std::runtime_error& e) {
+        EXPECT_EQ("cannot listen on " + options.listen + ": Address already in use",
+                  std::string(e.what()));
+    }
+}
+
 TEST_P(ServerTest, MalformedRequestsGetTheJsonErrorShape) {
     for (const char* request : {"GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\n\r\n",
                                 "POST /healthz HTTP/1.1\r\nContent-Length: -1\r\n\r\n"}) {
