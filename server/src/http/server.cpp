@@ -103,6 +103,13 @@ struct Pending {
     asio::steady_timer timer;
 };
 
+// Threads outside the server (the ingest writer, worker pools) complete requests through it
+// only while the io_context lives; the server closes it before the io_context goes away.
+struct Gate {
+    std::mutex mutex;
+    bool open = true;
+};
+
 struct Session {
     tcp::socket* socket = nullptr;
     asio::any_io_executor executor;
@@ -166,6 +173,7 @@ struct Server::Impl {
     std::mutex sessions_mutex;
     std::set<std::shared_ptr<Session>> sessions;
     std::function<void()> on_stopping;
+    std::shared_ptr<Gate> gate = std::make_shared<Gate>();
     metrics::Gauge& open_connections =
         metrics::Registry::instance().gauge("esocore_http_connections", "Open HTTP connections");
 };
@@ -222,6 +230,8 @@ void Server::run(bool handle_signals) {
     for (auto& t : threads) {
         t.join();
     }
+    std::lock_guard lock(impl_->gate->mutex);
+    impl_->gate->open = false;
 }
 
 void Server::Impl::beginStop() {
@@ -339,12 +349,23 @@ Request Server::Impl::makeRequest(BeastRequest& beast_request, const std::string
 
 asio::awaitable<Response> Server::Impl::dispatch(const Route* route, RequestPtr request) {
     auto pending = std::make_shared<Pending>(co_await asio::this_coro::executor);
-    Respond respond = [pending](Response response) {
+    // The callback holds the request's state weakly: only the waiting coroutine owns it, so its
+    // timer is never destroyed on another thread after the io_context is gone.
+    Respond respond = [weak = std::weak_ptr<Pending>(pending), gate = gate](Response response) {
+        std::lock_guard open(gate->mutex);
+        auto pending = weak.lock();
+        if (!gate->open || !pending) {
+            return;
+        }
         {
             std::lock_guard lock(pending->mutex);
             pending->response = std::move(response);
         }
-        asio::post(pending->timer.get_executor(), [pending] { pending->timer.cancel(); });
+        asio::post(pending->timer.get_executor(), [weak] {
+            if (auto waiting = weak.lock()) {
+                waiting->timer.cancel();
+            }
+        });
     };
     try {
         route->handler(request, respond);
