@@ -7,6 +7,7 @@
 #include "accounts/sessions.h"
 #include "api/auth_api.h"
 #include "api/device_api.h"
+#include "api/management_routes.h"
 #include "api/ops_api.h"
 #include "app/jobs.h"
 #include "core/crypto.h"
@@ -98,6 +99,9 @@ App::App(Config config) : config_(std::move(config)) {
     device_api_->addRoutes(router_);
     auth_api_ = std::make_unique<api::AuthApi>(config_, *store_);
     auth_api_->addRoutes(router_);
+    api_context_ = std::make_unique<api::ApiContext>(
+        api::ApiContext{config_, *store_, store_->sql(), auth_api_->authenticator()});
+    api::addManagementRoutes(router_, *api_context_);
     api::addOpsRoutes(router_, *store_, *queue_);
     router_.setFallback(http::staticFiles(config_.portal_dir));
 }

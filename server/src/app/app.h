@@ -12,6 +12,7 @@ namespace esocore {
 
 namespace api {
 class AuthApi;
+struct ApiContext;
 class DeviceApi;
 }  // namespace api
 namespace http {
@@ -65,6 +66,7 @@ private:
     std::unique_ptr<ota::FirmwareService> firmware_;
     std::unique_ptr<api::DeviceApi> device_api_;
     std::unique_ptr<api::AuthApi> auth_api_;
+    std::unique_ptr<api::ApiContext> api_context_;
     http::Router router_;
     std::unique_ptr<http::Server> server_;
     std::unique_ptr<JobRunner> jobs_;

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,10 @@ bool isUuid(std::string_view text);
 
 /// `bytes` random bytes encoded as unpadded base64url.
 std::string randomToken(std::size_t bytes);
+
+/// Bytes as unpadded base64url, and back (nothing when `text` is not such an encoding).
+std::string base64UrlEncode(std::string_view data);
+std::optional<std::string> base64UrlDecode(std::string_view text);
 
 using Sha256 = std::array<std::uint8_t, 32>;
 

@@ -1,0 +1,2 @@
+// Filled by the assets_api area.
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+// Filled by the config_profiles_api area.
+#include <gtest/gtest.h>

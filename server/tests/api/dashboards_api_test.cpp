@@ -1,0 +1,2 @@
+// Filled by the dashboards_api area.
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+// Filled by the devices_api area.
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+// Filled by the events_api area.
+#include <gtest/gtest.h>

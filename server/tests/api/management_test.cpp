@@ -1,0 +1,2 @@
+// Pagination, request bodies and visibility rules shared by every management area.
+#include <gtest/gtest.h>

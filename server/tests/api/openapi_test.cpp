@@ -1,0 +1,2 @@
+// Filled by the openapi area.
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+// Filled by the organizations_api area.
+#include <gtest/gtest.h>

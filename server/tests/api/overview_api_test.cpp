@@ -1,0 +1,2 @@
+// Filled by the overview_api area.
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+// Filled by the sites_api area.
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+// Filled by the telemetry_api area.
+#include <gtest/gtest.h>
