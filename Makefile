@@ -6,6 +6,8 @@ BUILD_TYPE  ?= RelWithDebInfo
 JOBS        ?= $(shell nproc)
 DATA_DIR    ?= data
 PORTAL_OUT  := portal/.output/public
+# Swagger UI and ReDoc from npm (scripts/docs-assets.sh): packages and the served files (dist).
+DOCS_CACHE  ?= build/docs-assets
 
 # ccache hits across checkouts in different folders (CI builds a fresh clone).
 export CCACHE_BASEDIR := $(CURDIR)
@@ -13,14 +15,16 @@ export CCACHE_NOHASHDIR := true
 
 export ESOCORE_DATA_DIR ?= $(DATA_DIR)
 export ESOCORE_DATABASE_URL ?= sqlite:$(DATA_DIR)/esocore.db
+# Where the docs browser test (ctest) finds the pages and playwright-core.
+export ESOCORE_DOCS_CACHE := $(abspath $(DOCS_CACHE))
 
 CXX_SOURCES = $(shell git ls-files '*.cpp' '*.h' 2>/dev/null)
 
-.PHONY: run test build build-server build-asan bootstrap bootstrap-test portal sim bench format \
-        format-check test-unit test-asan clean
+.PHONY: run test build build-server build-asan bootstrap bootstrap-test portal docs docs-tools sim \
+        bench format format-check test-unit test-asan clean
 
-run: bootstrap build-server portal
-	ESOCORE_PORTAL_DIR=$(PORTAL_OUT) $(BUILD)/esocore serve
+run: bootstrap build-server portal docs
+	ESOCORE_PORTAL_DIR=$(PORTAL_OUT) ESOCORE_DOCS_DIR=$(DOCS_CACHE)/dist $(BUILD)/esocore serve
 
 bootstrap:
 	@scripts/bootstrap.sh run
@@ -31,7 +35,7 @@ bootstrap-test:
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 
-build: $(BUILD)/build.ninja
+build: $(BUILD)/build.ninja docs
 	ninja -C $(BUILD) -j$(JOBS)
 
 # Only what `make run` needs: the server and the simulator, not the tests.
@@ -45,11 +49,25 @@ $(ASAN_BUILD)/build.ninja:
 build-asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD) -j$(JOBS)
 
+# The files of /api/docs/ (Swagger UI) and /api/redoc/ (ReDoc), installed from npm once per
+# lock file. docs-tools adds what make test uses: @redocly/cli and playwright-core.
+docs:
+	@scripts/docs-assets.sh $(DOCS_CACHE)
+
+docs-tools:
+	@scripts/docs-assets.sh --dev $(DOCS_CACHE)
+
 # The portal is built when its sources exist; the server serves what it finds.
 portal:
 	@if [ -f portal/package.json ]; then scripts/build-portal.sh; fi
 
-test: bootstrap-test format-check build build-asan
+# The portal's ESLint, nuxt typecheck and Vitest unit tests.
+.PHONY: test-portal
+test-portal:
+	scripts/test-portal.sh
+
+test: bootstrap-test format-check docs-tools build build-asan
+	scripts/openapi-lint.sh $(DOCS_CACHE)
 	scripts/run-tests.sh $(BUILD) $(ASAN_BUILD)
 
 format:

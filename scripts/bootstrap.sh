@@ -10,13 +10,13 @@ run_packages=(
     zlib1g-dev libzstd-dev libhowardhinnant-date-dev libutf8proc-dev libqrencode-dev
     libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libhiredis-dev
     libsqlite3-dev sqlite3 libpq-dev
-    nodejs npm
+    nodejs npm python3 python3-yaml
 )
 test_packages=(
     "${run_packages[@]}"
     googletest libgtest-dev libgmock-dev libbenchmark-dev clang-format
     postgresql-15 postgresql-client-15 redis-server
-    python3 python3-aiosmtpd chromium
+    python3-aiosmtpd chromium libvalijson-dev
 )
 
 case "${1:-run}" in

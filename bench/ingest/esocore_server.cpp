@@ -83,15 +83,31 @@ std::uint16_t waitForPort(ChildProcess& server, const std::filesystem::path& por
                                          port_file.string(), kListenTimeout.count()));
 }
 
+// A size field of /proc/<pid>/status, e.g. "VmHWM:", in KiB.
+std::optional<std::uint64_t> statusKib(pid_t pid, std::string_view field) {
+    std::ifstream status{fmt::format("/proc/{}/status", pid)};
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.starts_with(field)) {
+            std::uint64_t kib = 0;
+            std::istringstream{line.substr(field.size())} >> kib;
+            return kib;
+        }
+    }
+    return std::nullopt;
+}
+
 DeviceCredential parseCredential(const boost::json::value& entry) {
     const auto* device = entry.if_object();
     const auto* serial = device ? device->if_contains("serial") : nullptr;
     const auto* key = device ? device->if_contains("key") : nullptr;
-    if (!serial || !serial->is_string() || !key || !key->is_string()) {
-        throw std::runtime_error("device create: an entry lacks a string serial or key");
+    const auto* id = device ? device->if_contains("id") : nullptr;
+    if (!serial || !serial->is_string() || !key || !key->is_string() || !id || !id->is_string()) {
+        throw std::runtime_error("device create: an entry lacks a string id, serial or key");
     }
     return DeviceCredential{.serial = std::string(serial->get_string()),
-                            .key = std::string(key->get_string())};
+                            .key = std::string(key->get_string()),
+                            .id = std::string(id->get_string())};
 }
 
 }  // namespace
@@ -128,16 +144,11 @@ EsocoreServer EsocoreServer::start(const ServerSetup& setup) {
 }
 
 std::optional<std::uint64_t> EsocoreServer::peakResidentKib() const {
-    std::ifstream status{fmt::format("/proc/{}/status", process_.pid())};
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.starts_with("VmHWM:")) {
-            std::uint64_t kib = 0;
-            std::istringstream{line.substr(6)} >> kib;
-            return kib;
-        }
-    }
-    return std::nullopt;
+    return statusKib(process_.pid(), "VmHWM:");
+}
+
+std::optional<std::uint64_t> EsocoreServer::residentKib() const {
+    return statusKib(process_.pid(), "VmRSS:");
 }
 
 ServerStop EsocoreServer::stop() {

@@ -22,6 +22,7 @@ struct ServerSetup {
 struct DeviceCredential {
     std::string serial;
     std::string key;
+    std::string id;  // the device's UUID
 };
 
 /// How the server ended after SIGTERM.
@@ -42,6 +43,9 @@ public:
 
     /// Peak resident memory (VmHWM) of the server so far, in KiB.
     std::optional<std::uint64_t> peakResidentKib() const;
+
+    /// Resident memory (VmRSS) of the server now, in KiB.
+    std::optional<std::uint64_t> residentKib() const;
 
     /// Sends SIGTERM and waits, bounded, for the server to exit; kills it if it does not.
     ServerStop stop();

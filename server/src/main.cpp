@@ -54,6 +54,15 @@ int main(int argc, char** argv) {
     add->add_option("--model", firmware.models, "Supported models (repeatable)");
     add->add_option("--notes", firmware.notes, "Release notes");
 
+    cli::BackupOptions backup_options;
+    auto* backup = cli.add_subcommand("backup", "Copy the SQLite store to FILE while serving");
+    backup->add_option("file", backup_options.file, "Backup file to write")->required();
+    backup->add_flag("--force", backup_options.force, "Overwrite FILE if it exists");
+    cli::BackupOptions restore_options;
+    auto* restore = cli.add_subcommand("restore", "Replace the SQLite store with a backup FILE");
+    restore->add_option("file", restore_options.file, "Backup file to restore")->required();
+    restore->add_flag("--force", restore_options.force, "Replace an existing store");
+
     CLI11_PARSE(cli, argc, argv);
     try {
         initCrypto();
@@ -78,6 +87,12 @@ int main(int argc, char** argv) {
         }
         if (*add) {
             return cli::addFirmware(config_file, firmware);
+        }
+        if (*backup) {
+            return cli::backup(config_file, backup_options);
+        }
+        if (*restore) {
+            return cli::restore(config_file, restore_options);
         }
     } catch (const std::exception& e) {
         std::cerr << "esocore: " << e.what() << "\n";

@@ -43,6 +43,22 @@ Result<std::string> AccessTokens::issue(const std::string& user_id, Micros now) 
 }
 
 Result<std::string> AccessTokens::verify(const std::string& token, Micros now) const {
+    auto claims = check(token, now);
+    if (!claims) {
+        return claims.takeError();
+    }
+    return std::move(claims->subject);
+}
+
+Result<Micros> AccessTokens::expiresAt(const std::string& token, Micros now) const {
+    auto claims = check(token, now);
+    if (!claims) {
+        return claims.takeError();
+    }
+    return claims->expires_at;
+}
+
+Result<AccessTokens::Claims> AccessTokens::check(const std::string& token, Micros now) const {
     jwt_t* raw = nullptr;
     if (jwt_decode(&raw, token.c_str(), key_.data(), static_cast<int>(key_.size())) != 0 ||
         raw == nullptr) {
@@ -64,7 +80,7 @@ Result<std::string> AccessTokens::verify(const std::string& token, Micros now) c
     if (expires <= 0 || static_cast<Micros>(expires) * 1'000'000 <= now) {
         return rejected("the access token has expired");
     }
-    return std::string(subject);
+    return Claims{std::string(subject), static_cast<Micros>(expires) * 1'000'000};
 }
 
 }  // namespace esocore::accounts

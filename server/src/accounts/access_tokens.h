@@ -24,7 +24,16 @@ public:
     /// 401 not_authenticated.
     Result<std::string> verify(const std::string& token, Micros now) const;
 
+    /// When a token that verify() accepts at `now` ends; otherwise 401 not_authenticated.
+    Result<Micros> expiresAt(const std::string& token, Micros now) const;
+
 private:
+    struct Claims {
+        std::string subject;
+        Micros expires_at = 0;
+    };
+    Result<Claims> check(const std::string& token, Micros now) const;
+
     Key key_;
 };
 

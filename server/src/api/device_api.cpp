@@ -12,6 +12,8 @@
 #include "ingest/decode.h"
 #include "ingest/json_reader.h"
 #include "ingest/records.h"
+#include "live/presence.h"
+#include "ota/semver.h"
 
 namespace esocore::api {
 
@@ -81,23 +83,6 @@ std::string stringField(const json::object& o, std::string_view key) {
     return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
-bool transitionAllowed(const std::string& from, const std::string& to) {
-    static const std::vector<std::pair<std::string, std::vector<std::string>>> allowed = {
-        {"offered", {"downloading", "installing", "completed", "failed"}},
-        {"downloading", {"downloading", "installing", "completed", "failed"}},
-        {"installing", {"installing", "completed", "failed", "rolled_back"}},
-        {"completed", {"completed", "rolled_back"}},
-        {"failed", {"failed", "downloading"}},
-        {"rolled_back", {"rolled_back"}},
-    };
-    for (const auto& [state, next] : allowed) {
-        if (state == from) {
-            return std::find(next.begin(), next.end(), to) != next.end();
-        }
-    }
-    return false;
-}
-
 // True when an If-None-Match value names `etag`: `*`, or a list of entity tags compared
 // weakly, so `W/"v"` matches `"v"` (RFC 9110 §13.1.2).
 bool noneMatchNames(std::string_view header, std::string_view etag) {
@@ -160,11 +145,13 @@ std::optional<std::pair<std::int64_t, std::int64_t>> parseRange(std::string_view
 }  // namespace
 
 DeviceApi::DeviceApi(const Config& config, store::Store& store, ingest::IngestQueue& queue,
-                     ota::FirmwareService& firmware)
+                     ota::FirmwareService& firmware, live::Bus& bus)
     : config_(config),
       store_(store),
       queue_(queue),
       firmware_(firmware),
+      bus_(bus),
+      updates_(store.sql(), bus),
       authenticator_(store),
       limiter_(config.device_rate_per_second, config.device_rate_burst) {
     // Registered now so that /metrics shows the counters at zero before the first batch.
@@ -203,6 +190,8 @@ void DeviceApi::addRoutes(http::Router& router) {
                guard([this](const Request& r) { return otaDownload(r); }));
     router.add("POST", base + "ota/report",
                guard([this](const Request& r) { return otaReport(r); }));
+    router.add("GET", base + "ota/public-key",
+               guard([this](const Request& r) { return otaPublicKey(r); }));
 }
 
 Result<DeviceApi::Caller> DeviceApi::authenticate(const Request& request) {
@@ -238,7 +227,7 @@ Response DeviceApi::handshake(const Request& request) {
     if (!caller) {
         return errorResponse(caller.error());
     }
-    auto offer = firmware_.offerFor(caller->device, caller->device.firmware_version);
+    auto offer = updates_.findOffer(caller->device, caller->device.firmware_version);
     answer["device_id"] = caller->device.id;
     answer["status"] = caller->device.status;
     answer["config_version"] = caller->config.version;
@@ -285,6 +274,9 @@ Response DeviceApi::heartbeat(const Request& request) {
                                          stringField(*body, "firmware_version"));
         !ok) {
         return errorResponse(ok.error());
+    }
+    if (auto online = comesOnline(*caller, now)) {
+        live::publishDeviceOnline(bus_, *online);
     }
     return jsonResponse(200, json::object{{"status", "ok"},
                                           {"server_time", formatRfc3339Millis(now)},
@@ -357,6 +349,7 @@ Result<std::unique_ptr<store::IngestBatch>> DeviceApi::readBatch(const Request& 
     auto batch = std::make_unique<store::IngestBatch>();
     batch->device_id = caller.device.id;
     batch->organization_id = caller.device.organization_id;
+    batch->site_id = caller.device.site_id;
     batch->idempotency_key = std::string(request.header("idempotency-key"));
     batch->body_sha256 = sha256Hex(request.body);
     batch->received_at = nowMicros();
@@ -419,10 +412,11 @@ void DeviceApi::batch(const http::RequestPtr& request, http::Respond respond) {
         leaveFlight(flight);
         return respond(errorResponse(batch.error()));
     }
-    bool queued =
-        queue_.submit(std::move(*batch), [this, flight, respond, request_id = request->request_id](
-                                             Result<store::IngestOutcome> outcome) {
-            finishBatch(flight, std::move(outcome), respond, request_id);
+    auto online = comesOnline(*caller, (*batch)->received_at);
+    bool queued = queue_.submit(
+        std::move(*batch), [this, flight, respond, request_id = request->request_id,
+                            online](Result<store::IngestOutcome> outcome) {
+            finishBatch(flight, std::move(outcome), respond, request_id, online);
         });
     if (!queued) {
         leaveFlight(flight);
@@ -430,8 +424,21 @@ void DeviceApi::batch(const http::RequestPtr& request, http::Respond respond) {
     }
 }
 
+// The device's last contact before this one was longer ago than its offline timeout: this
+// contact brings it online.
+std::optional<live::DeviceFacts> DeviceApi::comesOnline(const Caller& caller, Micros now) const {
+    Micros timeout = live::offlineTimeout(caller.config.settings, config_);
+    if (!live::comesOnline(caller.device.last_seen, timeout, now)) {
+        return std::nullopt;
+    }
+    live::DeviceFacts facts = live::factsOf(caller.device);
+    facts.last_seen = now;
+    return facts;
+}
+
 void DeviceApi::finishBatch(const std::string& flight, Result<store::IngestOutcome> outcome,
-                            const http::Respond& respond, const std::string& request_id) {
+                            const http::Respond& respond, const std::string& request_id,
+                            const std::optional<live::DeviceFacts>& comes_online) {
     leaveFlight(flight);
     if (!outcome) {
         log::warn("batch not stored",
@@ -466,6 +473,9 @@ void DeviceApi::finishBatch(const std::string& flight, Result<store::IngestOutco
         body["next_hint"] = "backoff_ms: " + std::to_string(backoff);
     }
     respond(jsonResponse(200, body));
+    if (comes_online) {
+        live::publishDeviceOnline(bus_, *comes_online);
+    }
 }
 
 Response DeviceApi::otaCheck(const Request& request) {
@@ -474,31 +484,22 @@ Response DeviceApi::otaCheck(const Request& request) {
         return errorResponse(caller.error());
     }
     const store::Device& device = caller->device;
-    std::string running = request.queryParam("version").value_or(device.firmware_version);
-    auto offer = firmware_.offerFor(device, running);
+    auto asked = request.queryParam("version");
+    if (asked && !ota::parseVersion(*asked)) {
+        return errorResponse(400, "invalid_version",
+                             "version must be a semantic version such as 1.10.0");
+    }
+    std::string running = asked.value_or(device.firmware_version);
+    auto offer = updates_.offer(device, running);
     if (!offer) {
         return errorResponse(offer.error());
     }
-    auto latest = store_.latestDeviceUpdate(device.id);
-    if (!latest) {
-        return errorResponse(latest.error());
-    }
-    bool refused = *offer && *latest && (*latest)->bundle_id == (**offer).id &&
-                   ((*latest)->status == "failed" || (*latest)->status == "rolled_back");
-    if (!*offer || refused) {
+    if (!*offer) {
         return jsonResponse(
             200, json::object{{"update_available", false}, {"current_version", running}});
     }
-    const store::FirmwareBundle& bundle = **offer;
-    Micros now = nowMicros();
-    if (!*latest || (*latest)->bundle_id != bundle.id) {
-        store::DeviceUpdate update{newUuid(), device.id, bundle.id, running, bundle.version,
-                                   "offered", "",        now,       now};
-        if (auto ok = store_.saveDeviceUpdate(update); !ok) {
-            return errorResponse(ok.error());
-        }
-    }
-    Micros expires = now + Micros{config_.ota_link_seconds} * 1'000'000;
+    const store::FirmwareBundle& bundle = (*offer)->bundle;
+    Micros expires = nowMicros() + Micros{config_.ota_link_seconds} * 1'000'000;
     std::string url = config_.public_url + "/api/iot/v1/ota/download/" +
                       firmware_.downloadToken(bundle.id, device.id, expires);
     return jsonResponse(200, json::object{{"update_available", true},
@@ -511,6 +512,7 @@ Response DeviceApi::otaCheck(const Request& request) {
                                           {"signature_algorithm", "ed25519"},
                                           {"public_key", firmware_.publicKey()},
                                           {"release_notes", bundle.release_notes},
+                                          {"rollout_id", (*offer)->rollout_id},
                                           {"url", url},
                                           {"expires_at", formatRfc3339Millis(expires)}});
 }
@@ -567,11 +569,11 @@ Response DeviceApi::otaReport(const Request& request) {
     if (!body) {
         return errorResponse(body.error());
     }
-    std::string status = stringField(*body, "status");
-    std::string version = stringField(*body, "version");
+    ota::UpdateReport report{stringField(*body, "status"), stringField(*body, "version"),
+                             stringField(*body, "error")};
     static const std::vector<std::string> statuses = {"downloading", "installing", "completed",
                                                       "failed", "rolled_back"};
-    if (std::find(statuses.begin(), statuses.end(), status) == statuses.end()) {
+    if (std::find(statuses.begin(), statuses.end(), report.status) == statuses.end()) {
         Error error{422,
                     "invalid_status",
                     "status must be one of downloading, installing, "
@@ -579,49 +581,28 @@ Response DeviceApi::otaReport(const Request& request) {
                     {{"status", "unknown value"}}};
         return errorResponse(error);
     }
-    auto latest = store_.latestDeviceUpdate(caller->device.id);
-    if (!latest) {
-        return errorResponse(latest.error());
-    }
-    if (!*latest || (!version.empty() && (*latest)->to_version != version)) {
-        return errorResponse(409, "no_update_in_progress",
-                             "no update to " + version + " was offered to this device");
-    }
-    store::DeviceUpdate update = **latest;
-    if (!transitionAllowed(update.status, status)) {
-        return errorResponse(409, "invalid_transition",
-                             "cannot go from " + update.status + " to " + status);
-    }
-    update.status = status;
-    update.error = stringField(*body, "error");
-    update.updated_at = nowMicros();
-    if (auto ok = store_.saveDeviceUpdate(update); !ok) {
-        return errorResponse(ok.error());
-    }
-    if (status == "completed") {
-        if (auto ok = store_.setDeviceFirmware(caller->device.id, update.to_version); !ok) {
-            return errorResponse(ok.error());
+    constexpr std::size_t kMaxError = 2000;
+    if (report.error.size() > kMaxError) {
+        std::size_t end = kMaxError;
+        while (end > 0 && (static_cast<unsigned char>(report.error[end]) & 0xC0) == 0x80) {
+            --end;  // never cut a UTF-8 sequence in two
         }
+        report.error.resize(end);
     }
-    if (status == "failed" || status == "rolled_back") {
-        store::EventRow event;
-        event.type = status == "failed" ? "ota_failed" : "ota_rolled_back";
-        event.category = "ota";
-        event.severity = "high";
-        event.description = "update to " + update.to_version + " " +
-                            (status == "failed" ? "failed" : "was rolled back") +
-                            (update.error.empty() ? "" : ": " + update.error);
-        event.ts = update.updated_at;
-        event.meta_json = json::serialize(json::object{{"version", update.to_version},
-                                                       {"from_version", update.from_version},
-                                                       {"error", update.error}});
-        if (auto ok = store_.insertEvent(caller->device.id, caller->device.organization_id, event);
-            !ok) {
-            return errorResponse(ok.error());
-        }
+    auto update = updates_.report(caller->device, report);
+    if (!update) {
+        return errorResponse(update.error());
     }
     return jsonResponse(200,
-                        json::object{{"status", update.status}, {"version", update.to_version}});
+                        json::object{{"status", update->status}, {"version", update->to_version}});
+}
+
+// The key that signs firmware images, for devices that verify before they ask for an update.
+Response DeviceApi::otaPublicKey(const Request&) {
+    Response response = jsonResponse(
+        200, json::object{{"public_key", firmware_.publicKey()}, {"algorithm", "ed25519"}});
+    response.setHeader("cache-control", "public, max-age=3600");
+    return response;
 }
 
 }  // namespace esocore::api

@@ -10,7 +10,10 @@
 #include "core/config.h"
 #include "http/router.h"
 #include "ingest/ingest_queue.h"
+#include "live/bus.h"
+#include "live/publish.h"
 #include "ota/firmware.h"
+#include "ota/update_service.h"
 #include "store/store.h"
 
 namespace esocore::api {
@@ -19,7 +22,7 @@ namespace esocore::api {
 class DeviceApi {
 public:
     DeviceApi(const Config& config, store::Store& store, ingest::IngestQueue& queue,
-              ota::FirmwareService& firmware);
+              ota::FirmwareService& firmware, live::Bus& bus);
 
     void addRoutes(http::Router& router);
 
@@ -37,6 +40,7 @@ private:
     http::Response otaCheck(const http::Request& request);
     http::Response otaDownload(const http::Request& request);
     http::Response otaReport(const http::Request& request);
+    http::Response otaPublicKey(const http::Request& request);
 
     Result<void> checkBatchHeaders(const http::Request& request);
     Result<std::unique_ptr<store::IngestBatch>> readBatch(const http::Request& request,
@@ -44,7 +48,9 @@ private:
     std::optional<http::Response> replayIfKnown(const store::Device& device,
                                                 const http::Request& request);
     void finishBatch(const std::string& flight, Result<store::IngestOutcome> outcome,
-                     const http::Respond& respond, const std::string& request_id);
+                     const http::Respond& respond, const std::string& request_id,
+                     const std::optional<live::DeviceFacts>& comes_online);
+    std::optional<live::DeviceFacts> comesOnline(const Caller& caller, Micros now) const;
     int backoffMillis() const;
     bool enterFlight(const std::string& flight);
     void leaveFlight(const std::string& flight);
@@ -53,6 +59,8 @@ private:
     store::Store& store_;
     ingest::IngestQueue& queue_;
     ota::FirmwareService& firmware_;
+    live::Bus& bus_;
+    ota::UpdateService updates_;
     auth::DeviceAuthenticator authenticator_;
     RateLimiter limiter_;
     std::mutex flights_mutex_;

@@ -2,6 +2,7 @@
 
 #include <boost/json/object.hpp>
 #include <string>
+#include <string_view>
 
 #include "core/config.h"
 #include "core/result.h"
@@ -22,5 +23,16 @@ Result<DeviceConfig> deviceConfig(const Config& config, store::Store& store,
 
 /// Merges `over` into `base`, recursing into objects.
 void mergeInto(boost::json::object& base, const boost::json::object& over);
+
+/// Checks settings that a profile or a device's overrides bring to the merge: any subset of
+/// the built-in keys, each of the type and range the device expects. Ok, or 400
+/// validation_failed naming every problem as `<field>.<key>` (e.g.
+/// `overrides.sampling_ms.rh`).
+Result<void> checkSettings(const boost::json::object& settings, const Config& config,
+                           const std::string& field);
+
+/// Whether `model` can name a device model (the key of a config profile): 1 to 64 ASCII
+/// letters, digits, `.`, `_` or `-`.
+bool isModelName(std::string_view model);
 
 }  // namespace esocore::api

@@ -14,15 +14,21 @@
 #include "store/sql.h"
 #include "store/store.h"
 
+namespace esocore::live {
+class Bus;
+}
+
 namespace esocore::api {
 
-/// What every management area needs: configuration, the store, portable SQL and the
-/// authenticator of callers.
+/// What every management area needs: configuration, the store, portable SQL, the
+/// authenticator of callers, and the bus that changes are published to for live updates
+/// (live/publish.h).
 struct ApiContext {
     const Config& config;
     store::Store& store;
     store::SqlSession& sql;
     const RequestAuthenticator& authenticator;
+    live::Bus& live;
 };
 
 /// A management handler: runs only for an authenticated caller.

@@ -7,6 +7,7 @@
 #include "api/devices_api.h"
 #include "api/docs_api.h"
 #include "api/events_api.h"
+#include "api/firmware_api.h"
 #include "api/organizations_api.h"
 #include "api/overview_api.h"
 #include "api/sites_api.h"
@@ -22,6 +23,7 @@ void addManagementRoutes(http::Router& router, const ApiContext& context) {
     addAssetRoutes(router, context);
     addEventRoutes(router, context);
     addTelemetryRoutes(router, context);
+    addFirmwareRoutes(router, context);
     addDashboardRoutes(router, context);
     addAuditRoutes(router, context);
     addOverviewRoutes(router, context);

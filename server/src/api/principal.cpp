@@ -68,8 +68,15 @@ bool mayPerform(const Principal& principal, auth::Action action, const Target& t
     if (principal.user.is_staff) {
         return true;
     }
+    // Every member may read the organization it belongs to, whatever its membership is
+    // narrowed to; other objects placed at the organization level (no site, no device) stay
+    // out of a narrowed membership's reach.
+    bool organization_itself = action == auth::Action::organization_read &&
+                               target.site_id.empty() && target.device_id.empty();
     for (const auto& m : principal.memberships) {
-        if (covers(m, target) && auth::allowed(m.role, m.scope, action)) {
+        bool reaches = covers(m, target) ||
+                       (organization_itself && m.organization_id == target.organization_id);
+        if (reaches && auth::allowed(m.role, m.scope, action)) {
             return true;
         }
     }

@@ -7,6 +7,7 @@
 #include "accounts/sessions.h"
 #include "api/auth_api.h"
 #include "api/device_api.h"
+#include "api/live_api.h"
 #include "api/management_routes.h"
 #include "api/ops_api.h"
 #include "app/jobs.h"
@@ -15,6 +16,9 @@
 #include "http/server.h"
 #include "http/static_files.h"
 #include "ingest/ingest_queue.h"
+#include "live/bus.h"
+#include "live/presence.h"
+#include "live/publish.h"
 #include "ota/firmware.h"
 
 namespace esocore {
@@ -46,7 +50,8 @@ std::function<void()> claimed(store::Store& store, std::string name, std::chrono
     };
 }
 
-std::vector<JobRunner::Job> housekeeping(store::Store& store, const Config& config) {
+std::vector<JobRunner::Job> housekeeping(store::Store& store, const Config& config,
+                                         live::OfflineWatch& offline_watch) {
     using std::chrono::hours;
     Micros keep_packets = Micros{config.idempotency_days} * 86'400'000'000LL;
     Micros keep_telemetry = Micros{config.telemetry_retention_days} * 86'400'000'000LL;
@@ -74,6 +79,16 @@ std::vector<JobRunner::Job> housekeeping(store::Store& store, const Config& conf
              return Result<std::string>(*removed > 0 ? std::to_string(*removed) + " rows removed"
                                                      : "");
          })});
+    std::chrono::seconds offline_every(std::max(1, config.offline_check_seconds));
+    jobs.push_back({"offline_check", offline_every,
+                    claimed(store, "offline_check", offline_every, [&offline_watch] {
+                        auto offline = offline_watch.check(nowMicros());
+                        if (!offline) {
+                            return Result<std::string>(offline.takeError());
+                        }
+                        return Result<std::string>(
+                            *offline > 0 ? std::to_string(*offline) + " devices went offline" : "");
+                    })});
     if (keep_telemetry > 0) {
         jobs.push_back({"telemetry_retention", hours(6),
                         claimed(store, "telemetry_retention", hours(6), [&store, keep_telemetry] {
@@ -91,17 +106,27 @@ App::App(Config config) : config_(std::move(config)) {
     std::filesystem::create_directories(config_.data_dir);
     ensureSecretKey(config_);
     store_ = store::openStore(config_);
+    bus_ = std::make_unique<live::InProcessBus>();
+    offline_watch_ = std::make_unique<live::OfflineWatch>(config_, *store_, *bus_);
     queue_ = std::make_unique<ingest::IngestQueue>(
         *store_, static_cast<std::size_t>(config_.ingest_queue_limit), kMaxGroupRecords);
+    queue_->onCommitted(
+        [bus = bus_.get(), store = store_.get()](const store::IngestBatch& batch,
+                                                 const store::IngestCounts& counts) {
+            live::publishBatch(*bus, store->sql(), batch, counts);
+        });
     firmware_ =
         std::make_unique<ota::FirmwareService>(*store_, config_.data_dir, config_.secret_key);
-    device_api_ = std::make_unique<api::DeviceApi>(config_, *store_, *queue_, *firmware_);
+    device_api_ =
+        std::make_unique<api::DeviceApi>(config_, *store_, *queue_, *firmware_, *bus_);
     device_api_->addRoutes(router_);
     auth_api_ = std::make_unique<api::AuthApi>(config_, *store_);
     auth_api_->addRoutes(router_);
     api_context_ = std::make_unique<api::ApiContext>(
-        api::ApiContext{config_, *store_, store_->sql(), auth_api_->authenticator()});
+        api::ApiContext{config_, *store_, store_->sql(), auth_api_->authenticator(), *bus_});
     api::addManagementRoutes(router_, *api_context_);
+    live_api_ = std::make_unique<api::LiveApi>(*api_context_, *bus_);
+    live_api_->addRoutes(router_);
     api::addOpsRoutes(router_, *store_, *queue_);
     router_.setFallback(http::staticFiles(config_.portal_dir));
 }
@@ -170,7 +195,7 @@ void App::run(bool handle_signals) {
     if (!server_) {
         bind();
     }
-    jobs_ = std::make_unique<JobRunner>(housekeeping(*store_, config_));
+    jobs_ = std::make_unique<JobRunner>(housekeeping(*store_, config_, *offline_watch_));
     server_->run(handle_signals);
     // Every request in flight has been answered, so every batch it queued is committed;
     // stop() commits anything still waiting before it returns.

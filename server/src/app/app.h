@@ -14,6 +14,7 @@ namespace api {
 class AuthApi;
 struct ApiContext;
 class DeviceApi;
+class LiveApi;
 }  // namespace api
 namespace http {
 class Server;
@@ -21,6 +22,10 @@ class Server;
 namespace ingest {
 class IngestQueue;
 }
+namespace live {
+class Bus;
+class OfflineWatch;
+}  // namespace live
 namespace ota {
 class FirmwareService;
 }
@@ -57,16 +62,21 @@ public:
     const Config& config() const { return config_; }
     store::Store& store() { return *store_; }
     ota::FirmwareService& firmware() { return *firmware_; }
+    /// Where live updates are published (the /ws subscriptions listen here).
+    live::Bus& bus() { return *bus_; }
     const http::Router& router() const { return router_; }
 
 private:
     Config config_;
     std::unique_ptr<store::Store> store_;
+    std::unique_ptr<live::Bus> bus_;  // before everything that publishes
+    std::unique_ptr<live::OfflineWatch> offline_watch_;
     std::unique_ptr<ingest::IngestQueue> queue_;
     std::unique_ptr<ota::FirmwareService> firmware_;
     std::unique_ptr<api::DeviceApi> device_api_;
     std::unique_ptr<api::AuthApi> auth_api_;
     std::unique_ptr<api::ApiContext> api_context_;
+    std::unique_ptr<api::LiveApi> live_api_;
     http::Router router_;
     std::unique_ptr<http::Server> server_;
     std::unique_ptr<JobRunner> jobs_;

@@ -55,6 +55,7 @@ const std::vector<Setting>& settings() {
         {"data_dir", "ESOCORE_DATA_DIR", [](Config& c, const std::string& v) { c.data_dir = v; }},
         {"portal_dir", "ESOCORE_PORTAL_DIR",
          [](Config& c, const std::string& v) { c.portal_dir = v; }},
+        {"docs_dir", "ESOCORE_DOCS_DIR", [](Config& c, const std::string& v) { c.docs_dir = v; }},
         {"public_url", "ESOCORE_PUBLIC_URL",
          [](Config& c, const std::string& v) { c.public_url = v; }},
         {"secret_key", "ESOCORE_SECRET_KEY",
@@ -98,6 +99,28 @@ const std::vector<Setting>& settings() {
         {"default_offline_timeout_seconds", "ESOCORE_OFFLINE_TIMEOUT",
          [](Config& c, const std::string& v) {
              c.default_offline_timeout_seconds = int(toInt("offline_timeout", v));
+         }},
+        {"ota_link_seconds", "ESOCORE_OTA_LINK_SECONDS",
+         [](Config& c, const std::string& v) {
+             c.ota_link_seconds = int(toInt("ota_link_seconds", v));
+         }},
+        {"max_firmware_bytes", "ESOCORE_MAX_FIRMWARE_BYTES",
+         [](Config& c, const std::string& v) {
+             c.max_firmware_bytes = toInt("max_firmware_bytes", v);
+         }},
+        {"live_ping_ms", "ESOCORE_LIVE_PING_MS",
+         [](Config& c, const std::string& v) { c.live_ping_ms = int(toInt("live_ping_ms", v)); }},
+        {"live_queue_messages", "ESOCORE_LIVE_QUEUE_MESSAGES",
+         [](Config& c, const std::string& v) {
+             c.live_queue_messages = int(toInt("live_queue_messages", v));
+         }},
+        {"live_queue_bytes", "ESOCORE_LIVE_QUEUE_BYTES",
+         [](Config& c, const std::string& v) {
+             c.live_queue_bytes = toInt("live_queue_bytes", v);
+         }},
+        {"offline_check_seconds", "ESOCORE_OFFLINE_CHECK_SECONDS",
+         [](Config& c, const std::string& v) {
+             c.offline_check_seconds = int(toInt("offline_check_seconds", v));
          }},
         {"brand_name", "BRAND_NAME", [](Config& c, const std::string& v) { c.brand_name = v; }},
         {"product_name", "PRODUCT_NAME",

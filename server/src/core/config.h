@@ -12,6 +12,7 @@ struct Config {
     std::string listen = "127.0.0.1:8000";
     std::string data_dir = "data";
     std::string portal_dir;
+    std::string docs_dir = "build/docs-assets/dist";  // Swagger UI and ReDoc files (make docs)
     std::string public_url;
     std::string secret_key;
     std::string log_level = "info";
@@ -32,10 +33,17 @@ struct Config {
     int maintenance_retry_after = 60;
     int default_offline_timeout_seconds = 300;
     int ota_link_seconds = 3600;
+    std::int64_t max_firmware_bytes = 64 * 1024 * 1024;  // largest firmware image uploaded
+
+    // Live updates (/ws).
+    int live_ping_ms = 30'000;                     // ping interval; the login is re-checked then
+    int live_queue_messages = 1024;                // send queue of one connection, in messages
+    std::int64_t live_queue_bytes = 1024 * 1024;   // and in bytes; past either: close 4008
+    int offline_check_seconds = 15;                // how often devices going offline are noticed
 
     std::string brand_name = "EsoCore";
     std::string product_name = "EsoCore Cloud";
-    std::string admin_title = "EsoCore Cloud";
+    std::string admin_title = "EsoCore Cloud Admin";
 
     /// The SQLite path when database_url is `sqlite:PATH`, else empty.
     std::string sqlitePath() const;

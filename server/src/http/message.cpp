@@ -54,6 +54,20 @@ std::optional<std::string> Request::queryParam(std::string_view name) const {
     return std::nullopt;
 }
 
+std::vector<std::string> Request::queryParams(std::string_view name) const {
+    std::vector<std::string> values;
+    auto parsed = boost::urls::parse_query(query);
+    if (!parsed) {
+        return values;
+    }
+    for (auto param : *parsed) {
+        if (param.key.decode() == name) {
+            values.push_back(param.value.decode());
+        }
+    }
+    return values;
+}
+
 void Response::setHeader(std::string name, std::string value) {
     for (auto& h : headers) {
         if (equalsIgnoreCase(h.name, name)) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/result.h"
 
 namespace esocore::http {
 
@@ -26,6 +27,10 @@ struct Request {
     std::string query;   // raw query string without '?'
     std::vector<Header> headers;
     std::string body;
+    /// On a route that spools its body to disk (RouteOptions::spool_directory): the file that
+    /// holds the body, which stays empty. The handler may move the file away to keep it;
+    /// otherwise it is removed once the answer is sent.
+    std::string body_file;
     std::string remote_address;
     std::string request_id;
     std::vector<std::pair<std::string, std::string>> params;  // from the route pattern
@@ -41,14 +46,25 @@ struct Request {
 
     /// A query parameter, percent-decoded; nothing when absent.
     std::optional<std::string> queryParam(std::string_view name) const;
+    /// Every value of a repeated query parameter, percent-decoded, in the order sent.
+    std::vector<std::string> queryParams(std::string_view name) const;
 };
 
 using RequestPtr = std::shared_ptr<Request>;
+
+/// The next piece of a streamed body; an empty piece ends the body. A failure after the
+/// status and headers went out cannot change them: the server closes the connection without
+/// the final chunk, so that the client sees the body cut short rather than complete.
+using BodyProducer = std::function<Result<std::string>()>;
 
 struct Response {
     int status = 200;
     std::vector<Header> headers;
     std::string body;
+    /// When set, the body comes from it instead of `body`, sent as it is produced (chunked
+    /// transfer encoding), so that a large answer is never held in memory whole. The server
+    /// calls it on its own threads, one call at a time, until it returns an empty piece.
+    BodyProducer producer;
 
     void setHeader(std::string name, std::string value);
     std::string_view header(std::string_view name) const;

@@ -5,12 +5,18 @@
 #include <vector>
 
 #include "http/message.h"
+#include "http/websocket.h"
 
 namespace esocore::http {
 
 struct RouteOptions {
     /// Largest request body accepted on this route, checked before the body is read.
     std::int64_t max_body = 1024 * 1024;
+    /// When set, the body is written to a new file in this directory as it arrives, never held
+    /// in memory, and handed to the handler as Request::body_file (large uploads).
+    std::string spool_directory;
+    /// Set on a GET route that upgrades to a WebSocket (e.g. /ws).
+    std::shared_ptr<const WebSocketRoute> websocket;
 };
 
 struct Route {

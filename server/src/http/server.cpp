@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -13,7 +14,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
+#include <deque>
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -23,12 +27,15 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "http/response.h"
+#include "http/websocket.h"
 
 namespace esocore::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+using namespace boost::asio::experimental::awaitable_operators;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -110,12 +117,39 @@ struct Gate {
     bool open = true;
 };
 
+// A request that asked for a WebSocket and was accepted: the connection changes protocol once
+// the HTTP loop ends.
+struct Upgrade {
+    BeastRequest request;
+    std::shared_ptr<WebSocketSession> session;
+    WebSocketOptions options;
+};
+
 struct Session {
     tcp::socket* socket = nullptr;
     asio::any_io_executor executor;
     std::atomic<bool> idle{true};
     bool body_refused = false;  // a body was refused unread: the client may still be sending it
+    std::optional<Upgrade> upgrade;
+    std::weak_ptr<WebSocket> websocket;  // set once the connection speaks WebSocket
 };
+
+// The file holding a spooled request body; removed when the request is done unless the
+// handler moved it away.
+struct SpoolFile {
+    std::string path;
+    SpoolFile() = default;
+    SpoolFile(const SpoolFile&) = delete;
+    SpoolFile& operator=(const SpoolFile&) = delete;
+    ~SpoolFile() {
+        if (!path.empty()) {
+            std::error_code ignored;
+            std::filesystem::remove(path, ignored);
+        }
+    }
+};
+
+enum class SpoolOutcome { stored, too_large, cannot_store, broken };
 
 // After a body was refused unread: reads and drops what the client still sends until it
 // closes or goes quiet. Closing at once, with its data unread, would reset the connection,
@@ -148,18 +182,343 @@ asio::awaitable<void> refuseMalformed(beast::tcp_stream& stream,
     co_await bhttp::async_write(stream, out, use_nothrow);
 }
 
+// The status line and headers of an answer, whatever carries its body.
+template <class Body>
+void setHead(bhttp::response<Body>& out, const Response& response, const std::string& server,
+             bool keep_alive) {
+    out.result(static_cast<bhttp::status>(response.status));
+    out.set(bhttp::field::server, server);
+    for (const auto& h : response.headers) {
+        out.set(h.name, h.value);
+    }
+    out.keep_alive(keep_alive);
+}
+
+// The next piece of a streamed body, or nothing when the producer failed.
+std::optional<std::string> nextPiece(const BodyProducer& producer, std::string_view request_id) {
+    try {
+        auto piece = producer();
+        if (piece) {
+            return std::move(*piece);
+        }
+        log::warn("streamed answer cut short",
+                  {{"request_id", request_id}, {"error", piece.error().message}});
+    } catch (const std::exception& e) {
+        log::error("body producer threw", {{"request_id", request_id}, {"error", e.what()}});
+    }
+    return std::nullopt;
+}
+
+// WebSocket connections (the live updates at /ws).
+
+struct WebSocketMetrics {
+    metrics::Registry& r = metrics::Registry::instance();
+    metrics::Gauge& connections = r.gauge("esocore_ws_connections", "Open WebSocket connections");
+    metrics::Gauge& queue_messages =
+        r.gauge("esocore_ws_queue_messages", "Messages waiting in WebSocket send queues");
+    metrics::Gauge& queue_bytes =
+        r.gauge("esocore_ws_queue_bytes", "Bytes waiting in WebSocket send queues");
+    metrics::Counter& sent =
+        r.counter("esocore_ws_messages_sent_total", "Messages written to WebSocket clients");
+    metrics::Counter& dropped = r.counter(
+        "esocore_ws_messages_dropped_total",
+        "Messages not delivered because their connection was closing or its queue overflowed");
+    metrics::Counter& slow_closes =
+        r.counter("esocore_ws_slow_consumer_closes_total",
+                  "WebSocket connections closed with 4008 because their send queue overflowed");
+};
+
+WebSocketMetrics& wsMetrics() {
+    static WebSocketMetrics m;
+    return m;
+}
+
+// How long a close may wait for the peer (e.g. one that stopped reading) before the socket is
+// closed under it.
+constexpr auto kCloseGrace = std::chrono::seconds(10);
+
+// One upgraded connection: a reader and a writer coroutine on the connection's strand. Other
+// threads touch only the send queue, under the mutex, and wake the writer with a post.
+class WebSocketConnection final : public WebSocket,
+                                  public std::enable_shared_from_this<WebSocketConnection> {
+public:
+    WebSocketConnection(beast::tcp_stream stream, const WebSocketOptions& options)
+        : ws_(std::move(stream)),
+          options_(options),
+          wake_(ws_.get_executor()),
+          close_deadline_(ws_.get_executor()) {}
+
+    bool send(std::shared_ptr<const std::string> text) override;
+    void close(CloseReason reason) override;
+
+    // Completes the handshake and serves the connection until it ends.
+    asio::awaitable<void> serve(BeastRequest request, std::shared_ptr<WebSocketSession> session,
+                                std::string server_name);
+
+private:
+    enum class Step { write, close, ping, wait, stop };
+
+    asio::awaitable<void> readLoop();
+    asio::awaitable<void> writeLoop();
+    Step nextStep(std::chrono::steady_clock::time_point next_ping,
+                  std::shared_ptr<const std::string>& message, CloseReason& reason);
+    void wakeWriter();  // with mutex_ held
+    void dropQueue();   // with mutex_ held
+    void armCloseDeadline();
+    void finish();
+
+    websocket::stream<beast::tcp_stream> ws_;
+    WebSocketOptions options_;
+    asio::steady_timer wake_;
+    asio::steady_timer close_deadline_;
+    std::shared_ptr<WebSocketSession> session_;
+    std::mutex mutex_;
+    std::deque<std::shared_ptr<const std::string>> queue_;
+    std::size_t queued_bytes_ = 0;
+    std::optional<CloseReason> closing_;
+    bool writer_waiting_ = false;
+    bool reader_done_ = false;
+    bool done_ = false;  // ended: nothing is queued or posted any more
+};
+
+bool WebSocketConnection::send(std::shared_ptr<const std::string> text) {
+    auto& m = wsMetrics();
+    std::lock_guard lock(mutex_);
+    if (done_ || closing_) {
+        m.dropped.add();
+        return false;
+    }
+    if (queue_.size() + 1 > options_.max_queue_messages ||
+        queued_bytes_ + text->size() > options_.max_queue_bytes) {
+        m.dropped.add(queue_.size() + 1);
+        m.slow_closes.add();
+        log::warn("websocket send queue full; closing the connection",
+                  {{"messages", queue_.size()}, {"bytes", queued_bytes_}});
+        dropQueue();
+        closing_ = CloseReason{close_code::slow_consumer, "slow consumer: send queue full"};
+        wakeWriter();
+        asio::post(wake_.get_executor(), [weak = weak_from_this()] {
+            if (auto self = weak.lock()) {
+                self->armCloseDeadline();
+            }
+        });
+        return false;
+    }
+    queued_bytes_ += text->size();
+    m.queue_bytes.add(static_cast<std::int64_t>(text->size()));
+    m.queue_messages.add(1);
+    queue_.push_back(std::move(text));
+    wakeWriter();
+    return true;
+}
+
+void WebSocketConnection::close(CloseReason reason) {
+    {
+        std::lock_guard lock(mutex_);
+        if (done_ || closing_) {
+            return;
+        }
+        dropQueue();
+        closing_ = std::move(reason);
+        wakeWriter();
+    }
+    asio::post(wake_.get_executor(), [weak = weak_from_this()] {
+        if (auto self = weak.lock()) {
+            self->armCloseDeadline();
+        }
+    });
+}
+
+void WebSocketConnection::wakeWriter() {
+    if (!writer_waiting_ || done_) {
+        return;
+    }
+    writer_waiting_ = false;
+    asio::post(wake_.get_executor(), [weak = weak_from_this()] {
+        if (auto self = weak.lock()) {
+            self->wake_.cancel();
+        }
+    });
+}
+
+void WebSocketConnection::dropQueue() {
+    auto& m = wsMetrics();
+    m.queue_bytes.add(-static_cast<std::int64_t>(queued_bytes_));
+    m.queue_messages.add(-static_cast<std::int64_t>(queue_.size()));
+    queue_.clear();
+    queue_.shrink_to_fit();
+    queued_bytes_ = 0;
+}
+
+void WebSocketConnection::armCloseDeadline() {
+    close_deadline_.expires_after(kCloseGrace);
+    close_deadline_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+        auto self = weak.lock();
+        if (!ec && self) {
+            beast::get_lowest_layer(self->ws_).close();
+        }
+    });
+}
+
+asio::awaitable<void> WebSocketConnection::serve(BeastRequest request,
+                                                 std::shared_ptr<WebSocketSession> session,
+                                                 std::string server_name) {
+    session_ = std::move(session);
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout timeouts;
+    timeouts.handshake_timeout = std::chrono::seconds(10);
+    timeouts.idle_timeout = 2 * options_.ping_interval + std::chrono::seconds(10);
+    timeouts.keep_alive_pings = false;
+    ws_.set_option(timeouts);
+    ws_.set_option(
+        websocket::stream_base::decorator([server_name](websocket::response_type& answer) {
+            answer.set(bhttp::field::server, server_name);
+        }));
+    ws_.read_message_max(options_.max_message_bytes);
+    auto [ec] = co_await ws_.async_accept(request, use_nothrow);
+    if (ec) {
+        finish();
+        co_return;
+    }
+    wsMetrics().connections.add(1);
+    session_->onOpen(shared_from_this());
+    co_await (readLoop() && writeLoop());
+    wsMetrics().connections.add(-1);
+    finish();
+}
+
+asio::awaitable<void> WebSocketConnection::readLoop() {
+    beast::flat_buffer buffer;
+    for (;;) {
+        auto [ec, bytes] = co_await ws_.async_read(buffer, use_nothrow);
+        if (ec) {
+            break;
+        }
+        if (ws_.got_text()) {
+            auto data = buffer.cdata();
+            session_->onText(std::string_view(static_cast<const char*>(data.data()), data.size()));
+        } else {
+            close({close_code::unsupported_data, "text messages only"});
+        }
+        buffer.consume(buffer.size());
+    }
+    {
+        std::lock_guard lock(mutex_);
+        reader_done_ = true;
+        wakeWriter();
+    }
+    // A write stuck on a peer that no longer reads must not outlive the reader.
+    beast::get_lowest_layer(ws_).cancel();
+}
+
+WebSocketConnection::Step WebSocketConnection::nextStep(
+    std::chrono::steady_clock::time_point next_ping, std::shared_ptr<const std::string>& message,
+    CloseReason& reason) {
+    std::lock_guard lock(mutex_);
+    if (reader_done_) {
+        return Step::stop;
+    }
+    if (closing_) {
+        reason = *closing_;
+        return Step::close;
+    }
+    if (!queue_.empty()) {
+        message = std::move(queue_.front());
+        queue_.pop_front();
+        queued_bytes_ -= message->size();
+        wsMetrics().queue_bytes.add(-static_cast<std::int64_t>(message->size()));
+        wsMetrics().queue_messages.add(-1);
+        return Step::write;
+    }
+    if (std::chrono::steady_clock::now() >= next_ping) {
+        return Step::ping;
+    }
+    writer_waiting_ = true;
+    return Step::wait;
+}
+
+asio::awaitable<void> WebSocketConnection::writeLoop() {
+    auto next_ping = std::chrono::steady_clock::now() + options_.ping_interval;
+    for (;;) {
+        std::shared_ptr<const std::string> message;
+        CloseReason reason;
+        boost::system::error_code ec;
+        switch (nextStep(next_ping, message, reason)) {
+            case Step::stop:
+                co_return;
+            case Step::close:
+                std::tie(ec) = co_await ws_.async_close(
+                    websocket::close_reason(static_cast<websocket::close_code>(reason.code),
+                                            reason.reason),
+                    use_nothrow);
+                co_return;
+            case Step::write:
+                ws_.text(true);
+                std::tie(ec, std::ignore) =
+                    co_await ws_.async_write(asio::buffer(*message), use_nothrow);
+                if (ec) {
+                    co_return;
+                }
+                wsMetrics().sent.add();
+                break;
+            case Step::ping:
+                next_ping = std::chrono::steady_clock::now() + options_.ping_interval;
+                if (auto refusal = session_->onPing()) {
+                    close(std::move(*refusal));
+                    break;
+                }
+                std::tie(ec) = co_await ws_.async_ping({}, use_nothrow);
+                break;
+            case Step::wait:
+                wake_.expires_at(next_ping);
+                std::tie(ec) = co_await wake_.async_wait(use_nothrow);
+                std::lock_guard lock(mutex_);
+                writer_waiting_ = false;
+                break;
+        }
+    }
+}
+
+void WebSocketConnection::finish() {
+    {
+        std::lock_guard lock(mutex_);
+        done_ = true;
+        dropQueue();
+    }
+    close_deadline_.cancel();
+    if (session_) {
+        session_->onClose();
+        session_.reset();
+    }
+}
+
 }  // namespace
 
 struct Server::Impl {
     Impl(ServerOptions opts, const Router& r)
-        : options(std::move(opts)), router(r), ioc(options.threads), acceptor(ioc) {}
+        : options(std::move(opts)), router(r), ioc(options.threads), acceptor(ioc) {
+        wsMetrics();  // registered now so that /metrics shows them before the first connection
+    }
 
     asio::awaitable<void> acceptLoop();
     asio::awaitable<void> serveSession(tcp::socket socket);
     asio::awaitable<bool> serveOne(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                    Session& session, const std::string& remote);
     asio::awaitable<Response> dispatch(const Route* route, RequestPtr request);
+    Response acceptUpgrade(const WebSocketRoute& route, BeastRequest& beast_request,
+                           const Request& request, Session& session);
+    asio::awaitable<void> serveWebSocket(beast::tcp_stream stream,
+                                         std::shared_ptr<Session> session);
+    asio::awaitable<void> writeWhole(beast::tcp_stream& stream, Response& response, bool keep_alive,
+                                     bool head);
+    asio::awaitable<bool> writeStreamed(beast::tcp_stream& stream, Response& response,
+                                        bool keep_alive, bool head, unsigned version);
     Request makeRequest(BeastRequest& beast_request, const std::string& remote);
+    asio::awaitable<SpoolOutcome> readSpooled(beast::tcp_stream& stream,
+                                              beast::flat_buffer& buffer,
+                                              bhttp::request_parser<bhttp::string_body>& head,
+                                              std::int64_t limit, const std::string& directory,
+                                              SpoolFile& file, BeastRequest& message);
     void beginStop();
     void watchDrain(std::shared_ptr<asio::steady_timer> timer,
                     std::chrono::steady_clock::time_point deadline);
@@ -176,6 +535,8 @@ struct Server::Impl {
     std::shared_ptr<Gate> gate = std::make_shared<Gate>();
     metrics::Gauge& open_connections =
         metrics::Registry::instance().gauge("esocore_http_connections", "Open HTTP connections");
+    metrics::Counter& streams_cut = metrics::Registry::instance().counter(
+        "esocore_http_streams_cut_total", "Streamed answers ended early by a failure");
 };
 
 Server::Server(ServerOptions options, const Router& router)
@@ -246,6 +607,10 @@ void Server::Impl::beginStop() {
     {
         std::lock_guard lock(sessions_mutex);
         for (const auto& session : sessions) {
+            if (auto socket = session->websocket.lock()) {
+                socket->close({close_code::going_away, "server stopping"});
+                continue;
+            }
             asio::post(session->executor, [session] {
                 if (session->idle && session->socket != nullptr) {
                     boost::system::error_code ec;
@@ -312,9 +677,13 @@ asio::awaitable<void> Server::Impl::serveSession(tcp::socket socket) {
             break;
         }
     }
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    if (session->body_refused) {
-        co_await discardUntilClosed(stream);
+    if (session->upgrade) {
+        co_await serveWebSocket(std::move(stream), session);
+    } else {
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        if (session->body_refused) {
+            co_await discardUntilClosed(stream);
+        }
     }
     open_connections.add(-1);
     std::lock_guard lock(sessions_mutex);
@@ -384,6 +753,106 @@ asio::awaitable<Response> Server::Impl::dispatch(const Route* route, RequestPtr 
     }
 }
 
+Response Server::Impl::acceptUpgrade(const WebSocketRoute& route, BeastRequest& beast_request,
+                                     const Request& request, Session& session) {
+    if (stopping) {
+        return errorResponse(503, "stopping", "the server is stopping");
+    }
+    try {
+        auto decision = route.accept(request);
+        if (auto* accepted = std::get_if<std::shared_ptr<WebSocketSession>>(&decision)) {
+            session.upgrade =
+                Upgrade{std::move(beast_request), std::move(*accepted), route.options};
+            return Response{};
+        }
+        return std::get<Response>(std::move(decision));
+    } catch (const std::exception& e) {
+        log::error("websocket accept threw",
+                   {{"request_id", request.request_id}, {"error", e.what()}});
+        return errorResponse(500, "internal_error", "internal error");
+    }
+}
+
+asio::awaitable<void> Server::Impl::serveWebSocket(beast::tcp_stream stream,
+                                                   std::shared_ptr<Session> session) {
+    Upgrade upgrade = std::move(*session->upgrade);
+    session->upgrade.reset();
+    auto connection = std::make_shared<WebSocketConnection>(std::move(stream), upgrade.options);
+    {
+        std::lock_guard lock(sessions_mutex);
+        session->socket = nullptr;
+        session->websocket = connection;
+    }
+    // beginStop sets `stopping` before it walks the sessions: either it saw this connection, or
+    // this sees `stopping`.
+    if (stopping) {
+        connection->close({close_code::going_away, "server stopping"});
+    }
+    co_await connection->serve(std::move(upgrade.request), std::move(upgrade.session),
+                               options.server_name);
+}
+
+asio::awaitable<void> Server::Impl::writeWhole(beast::tcp_stream& stream, Response& response,
+                                               bool keep_alive, bool head) {
+    BeastResponse out;
+    setHead(out, response, options.server_name, keep_alive);
+    std::size_t length = response.body.size();
+    if (!head) {
+        out.body() = std::move(response.body);
+    }
+    out.content_length(length);
+    bhttp::response_serializer<bhttp::string_body> serializer{out};
+    if (head) {
+        co_await bhttp::async_write_header(stream, serializer, use_nothrow);
+    } else {
+        co_await bhttp::async_write(stream, serializer, use_nothrow);
+    }
+}
+
+// Chunked to HTTP/1.1 clients; to HTTP/1.0 clients, which know no chunks, the body ends where
+// the connection closes. Returns whether the connection may serve another request.
+asio::awaitable<bool> Server::Impl::writeStreamed(beast::tcp_stream& stream, Response& response,
+                                                  bool keep_alive, bool head, unsigned version) {
+    bool chunked = version >= 11;
+    keep_alive = keep_alive && chunked;
+    bhttp::response<bhttp::empty_body> out;
+    setHead(out, response, options.server_name, keep_alive);
+    out.chunked(chunked);
+    bhttp::response_serializer<bhttp::empty_body> serializer{out};
+    auto [header_ec, header_bytes] =
+        co_await bhttp::async_write_header(stream, serializer, use_nothrow);
+    if (header_ec || head) {
+        co_return !header_ec && keep_alive;
+    }
+    std::string request_id(response.header("x-request-id"));
+    for (;;) {
+        std::optional<std::string> piece = nextPiece(response.producer, request_id);
+        if (!piece) {
+            streams_cut.add();
+            co_return false;
+        }
+        stream.expires_after(options.idle_timeout);
+        boost::system::error_code ec;
+        if (piece->empty()) {
+            if (chunked) {
+                std::tie(ec, std::ignore) =
+                    co_await asio::async_write(stream, bhttp::make_chunk_last(), use_nothrow);
+            }
+            co_return !ec && keep_alive;
+        }
+        if (chunked) {
+            std::tie(ec, std::ignore) = co_await asio::async_write(
+                stream, bhttp::make_chunk(asio::buffer(*piece)), use_nothrow);
+        } else {
+            std::tie(ec, std::ignore) =
+                co_await asio::async_write(stream, asio::buffer(*piece), use_nothrow);
+        }
+        if (ec) {
+            co_return false;
+        }
+    }
+}
+
 void Server::Impl::record(const std::string& route, const std::string& method, int status,
                           double seconds) {
     auto& registry = metrics::Registry::instance();
@@ -396,6 +865,40 @@ void Server::Impl::record(const std::string& route, const std::string& method, i
         .histogram("esocore_http_request_duration_seconds", "HTTP request latency by route",
                    metrics::labels({{"route", route}}))
         .observe(seconds);
+}
+
+// Reads the body of a spooling route into a new file under `directory` as it arrives. The
+// idle timeout applies to each read, so a slow upload goes on as long as data flows.
+asio::awaitable<SpoolOutcome> Server::Impl::readSpooled(
+    beast::tcp_stream& stream, beast::flat_buffer& buffer,
+    bhttp::request_parser<bhttp::string_body>& head, std::int64_t limit,
+    const std::string& directory, SpoolFile& file, BeastRequest& message) {
+    bhttp::request_parser<bhttp::file_body> parser(std::move(head));
+    parser.body_limit(static_cast<std::uint64_t>(limit));
+    std::error_code fs_ec;
+    std::filesystem::create_directories(directory, fs_ec);
+    std::string path =
+        (std::filesystem::path(directory) / ("upload-" + randomToken(12) + ".part")).string();
+    beast::error_code ec;
+    parser.get().body().open(path.c_str(), beast::file_mode::write_new, ec);
+    if (ec) {
+        log::error("cannot spool a request body", {{"path", path}, {"error", ec.message()}});
+        co_return SpoolOutcome::cannot_store;
+    }
+    file.path = path;
+    while (!parser.is_done()) {
+        stream.expires_after(options.idle_timeout);
+        auto [read_ec, bytes] = co_await bhttp::async_read_some(stream, buffer, parser, use_nothrow);
+        if (read_ec == bhttp::error::body_limit) {
+            co_return SpoolOutcome::too_large;
+        }
+        if (read_ec) {
+            co_return SpoolOutcome::broken;
+        }
+    }
+    parser.get().body().close();
+    message = BeastRequest(std::move(parser.release().base()));
+    co_return SpoolOutcome::stored;
 }
 
 asio::awaitable<bool> Server::Impl::serveOne(beast::tcp_stream& stream, beast::flat_buffer& buffer,
@@ -423,6 +926,7 @@ asio::awaitable<bool> Server::Impl::serveOne(beast::tcp_stream& stream, beast::f
     auto url = boost::urls::parse_origin_form(header.target());
     std::string path = url ? std::string(url->path()) : std::string(header.target());
     std::string method(header.method_string());
+    unsigned version = header.version();
     RouteMatch match = router.find(method, path);
     bool keep_alive = header.keep_alive() && !stopping;
     Response response;
@@ -441,22 +945,48 @@ asio::awaitable<bool> Server::Impl::serveOne(beast::tcp_stream& stream, beast::f
             co_await bhttp::async_write(stream, go_on, use_nothrow);
         }
         stream.expires_after(options.idle_timeout);
-        auto [body_ec, body_bytes] =
-            co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
-        if (body_ec == bhttp::error::body_limit) {
-            response =
-                errorResponse(413, "body_too_large",
-                              "request body larger than " + std::to_string(limit) + " bytes");
+        SpoolFile spooled;
+        BeastRequest spooled_head;
+        SpoolOutcome body = SpoolOutcome::stored;
+        if (match.route && !match.route->options.spool_directory.empty()) {
+            body = co_await readSpooled(stream, buffer, parser, limit,
+                                        match.route->options.spool_directory, spooled,
+                                        spooled_head);
+        } else {
+            auto [body_ec, body_bytes] =
+                co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+            body = body_ec == bhttp::error::body_limit ? SpoolOutcome::too_large
+                   : body_ec                           ? SpoolOutcome::broken
+                                                       : SpoolOutcome::stored;
+        }
+        BeastRequest& message = spooled.path.empty() ? parser.get() : spooled_head;
+        if (body == SpoolOutcome::too_large || body == SpoolOutcome::cannot_store) {
+            response = body == SpoolOutcome::too_large
+                           ? errorResponse(413, "body_too_large",
+                                           "request body larger than " + std::to_string(limit) +
+                                               " bytes")
+                           : errorResponse(507, "cannot_store_body",
+                                           "the server cannot store the request body");
             keep_alive = false;
             session.body_refused = true;
-        } else if (body_ec) {
+        } else if (body == SpoolOutcome::broken) {
             co_return false;
         } else {
-            auto request = std::make_shared<Request>(makeRequest(parser.get(), remote));
+            auto request = std::make_shared<Request>(makeRequest(message, remote));
+            request->body_file = spooled.path;
             if (match.route) {
                 request->params = std::move(match.params);
                 request->route = match.route->pattern;
-                response = co_await dispatch(match.route, request);
+                const auto& upgrade_route = match.route->options.websocket;
+                if (upgrade_route && websocket::is_upgrade(message)) {
+                    response = acceptUpgrade(*upgrade_route, message, *request, session);
+                    if (session.upgrade) {
+                        record(route_name, method, 101, 0.0);
+                        co_return false;
+                    }
+                } else {
+                    response = co_await dispatch(match.route, request);
+                }
             } else if (match.path_known) {
                 response = methodNotAllowed(method, path, match.allowed);
             } else if ((method == "GET" || method == "HEAD") && router.fallback() &&
@@ -470,24 +1000,12 @@ asio::awaitable<bool> Server::Impl::serveOne(beast::tcp_stream& stream, beast::f
         }
     }
 
-    BeastResponse out{static_cast<bhttp::status>(response.status), 11};
-    out.set(bhttp::field::server, options.server_name);
-    for (auto& h : response.headers) {
-        out.set(h.name, h.value);
-    }
-    out.keep_alive(keep_alive);
     bool head = method == "HEAD";
-    std::size_t length = response.body.size();
-    if (!head) {
-        out.body() = std::move(response.body);
-    }
-    out.content_length(length);
     stream.expires_after(options.idle_timeout);
-    bhttp::response_serializer<bhttp::string_body> serializer{out};
-    if (head) {
-        co_await bhttp::async_write_header(stream, serializer, use_nothrow);
+    if (response.producer) {
+        keep_alive = co_await writeStreamed(stream, response, keep_alive, head, version);
     } else {
-        co_await bhttp::async_write(stream, serializer, use_nothrow);
+        co_await writeWhole(stream, response, keep_alive, head);
     }
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -496,7 +1014,7 @@ asio::awaitable<bool> Server::Impl::serveOne(beast::tcp_stream& stream, beast::f
         log::debug("request", {{"method", method},
                                {"path", path},
                                {"status", response.status},
-                               {"request_id", std::string(out["x-request-id"])},
+                               {"request_id", std::string(response.header("x-request-id"))},
                                {"ms", seconds * 1000.0}});
     }
     co_return keep_alive;

@@ -1,6 +1,7 @@
 #include "ingest/ingest_queue.h"
 
 #include <chrono>
+#include <optional>
 
 #include "core/log.h"
 #include "core/metrics.h"
@@ -106,8 +107,18 @@ void IngestQueue::commitGroup(std::vector<Item>& group) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     queueMetrics().commits.add();
     if (outcomes) {
+        std::vector<std::optional<store::IngestCounts>> applied(group.size());
         for (std::size_t i = 0; i < group.size(); ++i) {
+            if ((*outcomes)[i].kind == store::IngestOutcome::Kind::applied) {
+                applied[i] = (*outcomes)[i].packet.counts;
+            }
             group[i].done(std::move((*outcomes)[i]));
+        }
+        // After every answer of the group is on its way, so that observers never delay one.
+        for (std::size_t i = 0; i < group.size() && committed_; ++i) {
+            if (applied[i]) {
+                committed_(*group[i].batch, *applied[i]);
+            }
         }
         return;
     }

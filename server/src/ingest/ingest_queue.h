@@ -17,6 +17,8 @@ namespace esocore::ingest {
 class IngestQueue {
 public:
     using Done = std::function<void(Result<store::IngestOutcome>)>;
+    /// Told of each applied batch after its commit and its completion, on the writer thread.
+    using Committed = std::function<void(const store::IngestBatch&, const store::IngestCounts&)>;
 
     IngestQueue(store::Store& store, std::size_t max_batches, std::size_t max_group_records);
     ~IngestQueue();
@@ -25,6 +27,9 @@ public:
 
     /// Queues a batch; false when the queue is full or stopping (the caller answers 429/503).
     bool submit(std::unique_ptr<store::IngestBatch> batch, Done done);
+
+    /// Sets the observer of applied batches (live updates); call before the first submit.
+    void onCommitted(Committed observer) { committed_ = std::move(observer); }
 
     /// Batches waiting, not counting the group being committed.
     std::size_t depth() const;
@@ -50,6 +55,7 @@ private:
     std::condition_variable wake_;
     std::deque<Item> queue_;
     bool stopping_ = false;
+    Committed committed_;
     std::thread writer_;
 };
 

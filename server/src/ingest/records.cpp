@@ -168,6 +168,35 @@ std::optional<std::int64_t> readDuration(const json::value& v) {
     return std::llround(ms);
 }
 
+// A point record's `meta.window` {"start", "end", "stats": {...}}: statistics the device
+// computed over that window of the series. Its times take the forms of `ts`; a window that
+// is not such an object rejects the whole record.
+std::variant<store::WindowRow, const char*> readWindow(const json::value& window,
+                                                       const std::string& series,
+                                                       const RecordRules& rules) {
+    const json::object* fields = window.if_object();
+    if (fields == nullptr) {
+        return "invalid_window";
+    }
+    const json::value* start = fields->if_contains("start");
+    const json::value* end = fields->if_contains("end");
+    const json::value* stats = fields->if_contains("stats");
+    if (start == nullptr || start->is_null() || end == nullptr || end->is_null() ||
+        stats == nullptr || !stats->is_object()) {
+        return "invalid_window";
+    }
+    RecordRules exact = rules;
+    exact.restamp_future = false;
+    auto from = readTimestamp(start, exact);
+    auto to = readTimestamp(end, exact);
+    if (!std::holds_alternative<Micros>(from) || !std::holds_alternative<Micros>(to) ||
+        std::get<Micros>(to) < std::get<Micros>(from)) {
+        return "invalid_window";
+    }
+    return store::WindowRow{series, std::get<Micros>(from), std::get<Micros>(to),
+                            json::serialize(*stats)};
+}
+
 // UUIDs compare without regard to case (RFC 4122 §3).
 bool sameUuid(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -348,6 +377,13 @@ void RecordReader::read(const json::value& value, int index) {
             return reject(index, "invalid_unit");
         }
         unit = std::string(u->get_string());
+    }
+    if (const json::value* window = meta != nullptr ? meta->if_contains("window") : nullptr) {
+        auto stats = readWindow(*window, *series, rules_);
+        if (auto* code = std::get_if<const char*>(&stats)) {
+            return reject(index, *code);
+        }
+        batch_.windows.push_back(std::move(std::get<store::WindowRow>(stats)));
     }
     batch_.points.push_back(store::PointRow{std::move(*series), std::move(unit),
                                             std::get<Micros>(ts), std::get<double>(reading),

@@ -3,9 +3,12 @@
 #include <sodium.h>
 
 #include <boost/json.hpp>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/crypto.h"
 #include "ota/semver.h"
@@ -35,14 +38,27 @@ std::vector<std::string_view> splitDots(std::string_view token) {
     return parts;
 }
 
-Result<std::string> readFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+// Calls `use` with the image's bytes mapped read-only: hashing and signing a large image never
+// copies it into the heap.
+Result<void> withImage(const std::string& path, const std::function<void(std::string_view)>& use) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         return Error{400, "file_not_found", "cannot read " + path, {}};
     }
-    std::ostringstream content;
-    content << in.rdbuf();
-    return content.str();
+    struct stat info {};
+    if (::fstat(fd, &info) != 0 || info.st_size <= 0) {
+        ::close(fd);
+        return Error{422, "empty_image", "the firmware image is empty", {}};
+    }
+    auto size = static_cast<std::size_t>(info.st_size);
+    void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (mapped == MAP_FAILED) {
+        return internalError("cannot map " + path);
+    }
+    use(std::string_view(static_cast<const char*>(mapped), size));
+    ::munmap(mapped, size);
+    return {};
 }
 
 }  // namespace
@@ -66,69 +82,117 @@ std::string FirmwareService::sign(std::string_view image) const {
     return base64(signature, sizeof signature);
 }
 
-Result<store::FirmwareBundle> FirmwareService::addBundle(const NewBundle& request) {
-    auto version = parseVersion(request.version);
-    if (!version) {
+std::string FirmwareService::spoolDirectory() const {
+    return (std::filesystem::path(data_dir_) / "firmware" / "incoming").string();
+}
+
+// 409 when the channel has a bundle of the same precedence: `1.2.0+b7` beside `1.2.0` would
+// make "the newest" ambiguous.
+Result<void> FirmwareService::checkNewVersion(const std::string& version,
+                                              const std::string& channel) {
+    auto parsed = parseVersion(version);
+    auto rows = store_.sql().query("SELECT version FROM firmware_bundles WHERE channel = $1",
+                                   {channel});
+    if (!rows) {
+        return rows.takeError();
+    }
+    for (const auto& row : *rows) {
+        auto other = parseVersion(row.text(0));
+        if (other && compareVersions(*other, *parsed) == 0) {
+            return Error{409,
+                         "version_exists",
+                         "firmware " + row.text(0) + " already exists on channel " + channel,
+                         {}};
+        }
+    }
+    return {};
+}
+
+// The image's place in the firmware directory: the spooled upload moved there, or a copy.
+Result<std::string> FirmwareService::placeImage(const NewBundle& request, const std::string& id) {
+    std::filesystem::path dir = std::filesystem::path(data_dir_) / "firmware";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    std::string path = (dir / (id + ".bin")).string();
+    if (request.move_file) {
+        std::filesystem::rename(request.file, path, ec);
+    }
+    if (!request.move_file || ec) {
+        ec.clear();
+        std::filesystem::copy_file(request.file, path, ec);
+    }
+    if (ec) {
+        return internalError("cannot store the image as " + path + ": " + ec.message());
+    }
+    return path;
+}
+
+Result<store::FirmwareBundle> FirmwareService::addBundle(const NewBundle& request,
+                                                         const BundleHook& also) {
+    if (!parseVersion(request.version)) {
         return Error{
             422, "invalid_version", "'" + request.version + "' is not a semantic version", {}};
     }
     if (request.channel != "stable" && request.channel != "beta" && request.channel != "dev") {
         return Error{422, "invalid_channel", "channel must be stable, beta or dev", {}};
     }
-    auto image = readFile(request.file);
-    if (!image) {
-        return image.takeError();
+    if (request.models.empty()) {
+        return Error{422, "invalid_models", "name at least one model the image is for", {}};
     }
     store::FirmwareBundle bundle;
     bundle.id = newUuid();
-    bundle.version = request.version;
+    bundle.version = canonicalVersion(request.version);
     bundle.channel = request.channel;
+    if (auto fresh = checkNewVersion(bundle.version, bundle.channel); !fresh) {
+        return fresh.takeError();
+    }
+    auto read = withImage(request.file, [&](std::string_view image) {
+        bundle.size = static_cast<std::int64_t>(image.size());
+        bundle.sha256 = sha256Hex(image);
+        bundle.signature = sign(image);
+    });
+    if (!read) {
+        return read.takeError();
+    }
     boost::json::array models;
     for (const auto& m : request.models) {
         models.emplace_back(m);
     }
     bundle.models_json = boost::json::serialize(models);
     bundle.release_notes = request.release_notes;
-    bundle.size = static_cast<std::int64_t>(image->size());
-    bundle.sha256 = sha256Hex(*image);
-    bundle.signature = sign(*image);
     bundle.created_at = nowMicros();
-    std::filesystem::path dir = std::filesystem::path(data_dir_) / "firmware";
-    std::filesystem::create_directories(dir);
-    bundle.path = (dir / (bundle.id + ".bin")).string();
-    std::ofstream out(bundle.path, std::ios::binary);
-    out.write(image->data(), static_cast<std::streamsize>(image->size()));
-    out.close();
-    if (!out) {
-        return internalError("cannot write " + bundle.path);
+    auto placed = placeImage(request, bundle.id);
+    if (!placed) {
+        return placed.takeError();
     }
-    if (auto ok = store_.addFirmwareBundle(bundle); !ok) {
-        std::filesystem::remove(bundle.path);
-        return ok.takeError();
+    bundle.path = *placed;
+    auto stored = store_.sql().transaction([&](store::SqlSession& tx) -> Result<void> {
+        auto inserted = tx.execute(
+            "INSERT INTO firmware_bundles (id, version, channel, models, release_notes, size, "
+            "sha256, signature, path, created_at, updated_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+            "ON CONFLICT (version, channel) DO NOTHING",
+            {bundle.id, bundle.version, bundle.channel, bundle.models_json, bundle.release_notes,
+             bundle.size, bundle.sha256, bundle.signature, bundle.path, bundle.created_at,
+             bundle.created_at});
+        if (!inserted) {
+            return inserted.takeError();
+        }
+        if (*inserted == 0) {
+            return Error{409,
+                         "version_exists",
+                         "firmware " + bundle.version + " already exists on channel " +
+                             bundle.channel,
+                         {}};
+        }
+        return also ? also(tx, bundle) : Result<void>{};
+    });
+    if (!stored) {
+        std::error_code ignored;
+        std::filesystem::remove(bundle.path, ignored);
+        return stored.takeError();
     }
     return bundle;
-}
-
-Result<std::optional<store::FirmwareBundle>> FirmwareService::offerFor(const store::Device& device,
-                                                                       const std::string& running) {
-    auto bundles = store_.firmwareBundlesFor(device.model, device.firmware_channel);
-    if (!bundles) {
-        return bundles.takeError();
-    }
-    auto current = parseVersion(running);
-    std::optional<store::FirmwareBundle> best;
-    std::optional<Version> best_version;
-    for (auto& bundle : *bundles) {
-        auto v = parseVersion(bundle.version);
-        if (!v || (current && compareVersions(*v, *current) <= 0)) {
-            continue;
-        }
-        if (!best_version || compareVersions(*v, *best_version) > 0) {
-            best_version = v;
-            best = std::move(bundle);
-        }
-    }
-    return best;
 }
 
 std::string FirmwareService::downloadToken(const std::string& bundle_id,
@@ -158,6 +222,13 @@ Result<DownloadClaims> FirmwareService::checkToken(std::string_view token, Micro
         return Error{403, "link_expired", "this download link has expired", {}};
     }
     return DownloadClaims{std::string(parts[0]), std::string(parts[1]), expires};
+}
+
+std::string canonicalVersion(std::string_view version) {
+    if (!version.empty() && (version.front() == 'v' || version.front() == 'V')) {
+        version.remove_prefix(1);
+    }
+    return std::string(version);
 }
 
 }  // namespace esocore::ota

@@ -98,6 +98,14 @@ struct EventRow {
     std::optional<CycleMark> cycle;
 };
 
+/// Statistics a device computed over a window of one series (the record's `meta.window`).
+struct WindowRow {
+    std::string name;  // the series the record belongs to
+    Micros start = 0;
+    Micros end = 0;
+    std::string stats_json;
+};
+
 struct RecordError {
     int index = 0;
     std::string code;
@@ -107,11 +115,13 @@ struct RecordError {
 struct IngestBatch {
     std::string device_id;
     std::string organization_id;
+    std::string site_id;  // the device's site, for live updates; empty when it has none
     std::string idempotency_key;
     std::string body_sha256;
     Micros received_at = 0;
     std::vector<PointRow> points;
     std::vector<EventRow> events;
+    std::vector<WindowRow> windows;  // stored beside the points of the same records
     int rejected = 0;
     std::vector<RecordError> errors;  // at most 100 are kept
 };

@@ -203,7 +203,7 @@ TEST_P(DeviceApiBatchTest, BodyOfSeveralMebibytesIsAccepted) {
     std::string records = "[";
     for (int i = 0; i < 1500; ++i) {
         std::string point = testing::makePoint("rh", testing::recordEpoch() + i * 1'000'000, "1");
-        records += (i > 0 ? "," : "") + point.substr(0, point.size() - 1) + meta;
+        records.append(i > 0 ? "," : "").append(point, 0, point.size() - 1).append(meta);
     }
     records += "]";
     BatchOptions options;

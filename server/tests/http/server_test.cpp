@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 #include "core/crypto.h"
 #include "support/device_test.h"
@@ -197,6 +199,124 @@ TEST_P(ServerTest, ServesManyRequestsOnOneConnection) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, ServerTest, ::testing::ValuesIn(testing::storeKinds()));
+
+// Answers whose body a producer streams (http::Response::producer), on a server of their own.
+class StreamedBodyTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        router_.add("GET", "/pieces", http::SyncHandler([this](const http::Request&) {
+                        return streamed({"alpha", "beta"}, false);
+                    }));
+        router_.add("GET", "/broken", http::SyncHandler([this](const http::Request&) {
+                        return streamed({"partial"}, true);
+                    }));
+        http::ServerOptions options;
+        options.listen = "127.0.0.1:0";
+        options.threads = 1;
+        server_ = std::make_unique<http::Server>(options, router_);
+        port_ = server_->bind();
+        thread_ = std::thread([this] { server_->run(false); });
+    }
+
+    void TearDown() override {
+        server_->stop();
+        thread_.join();
+    }
+
+    // An answer whose body is `pieces`, then its end, or a failure when `fail` is set.
+    http::Response streamed(std::vector<std::string> pieces, bool fail) {
+        auto next = std::make_shared<std::size_t>(0);
+        http::Response response;
+        response.setHeader("content-type", "text/plain");
+        response.producer = [this, pieces, fail, next]() -> Result<std::string> {
+            ++produced_;
+            if (*next < pieces.size()) {
+                return pieces[(*next)++];
+            }
+            if (fail) {
+                return internalError("the store went away");
+            }
+            return std::string();
+        };
+        return response;
+    }
+
+    // Sends raw bytes on a new connection and reads until the server closes it.
+    std::string exchangeRaw(const std::string& bytes) const {
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port_);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        timeval timeout{5, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        std::string answer;
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+            ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) >= 0) {
+            char chunk[4096];
+            for (ssize_t n; (n = ::recv(fd, chunk, sizeof chunk, 0)) > 0;) {
+                answer.append(chunk, static_cast<std::size_t>(n));
+            }
+        }
+        ::close(fd);
+        return answer;
+    }
+
+    static std::string bodyOf(const std::string& answer) {
+        auto end = answer.find("\r\n\r\n");
+        return end == std::string::npos ? "" : answer.substr(end + 4);
+    }
+
+    http::Router router_;
+    std::unique_ptr<http::Server> server_;
+    std::thread thread_;
+    unsigned short port_ = 0;
+    std::atomic<int> produced_{0};
+};
+
+TEST_F(StreamedBodyTest, PiecesArriveAsChunksEndedByTheLastChunk) {
+    HttpResult result = HttpClient("http://127.0.0.1:" + std::to_string(port_)).get("/pieces");
+
+    EXPECT_EQ(200, result.status);
+    EXPECT_EQ("alphabeta", result.body);
+    EXPECT_EQ("chunked", result.header("transfer-encoding"));
+    EXPECT_EQ("", result.header("content-length"));
+}
+
+TEST_F(StreamedBodyTest, TheConnectionServesTheNextRequestAfterAStreamedAnswer) {
+    std::string answer = exchangeRaw(
+        "GET /pieces HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /pieces HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+
+    std::string once = "5\r\nalpha\r\n4\r\nbeta\r\n0\r\n\r\n";
+    auto first = answer.find(once);
+    ASSERT_NE(std::string::npos, first) << answer;
+    EXPECT_NE(std::string::npos, answer.find("HTTP/1.1 200", first)) << answer;
+    EXPECT_NE(std::string::npos, answer.find(once, first + once.size())) << answer;
+}
+
+TEST_F(StreamedBodyTest, AFailureMidwayClosesWithoutTheLastChunk) {
+    std::string answer = exchangeRaw("GET /broken HTTP/1.1\r\nHost: x\r\n\r\n");
+
+    EXPECT_EQ(0u, answer.rfind("HTTP/1.1 200", 0)) << answer;
+    EXPECT_EQ("7\r\npartial\r\n", bodyOf(answer));
+}
+
+TEST_F(StreamedBodyTest, AnHttp10ClientGetsTheBodyUntilTheConnectionCloses) {
+    std::string answer = exchangeRaw("GET /pieces HTTP/1.0\r\n\r\n");
+
+    EXPECT_EQ(std::string::npos, answer.find("Transfer-Encoding")) << answer;
+    EXPECT_EQ("alphabeta", bodyOf(answer));
+}
+
+TEST_F(StreamedBodyTest, HeadSendsTheHeadersWithoutProducingTheBody) {
+    std::string answer =
+        exchangeRaw("HEAD /pieces HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+
+    EXPECT_EQ(0u, answer.rfind("HTTP/1.1 200", 0)) << answer;
+    EXPECT_EQ("", bodyOf(answer));
+    EXPECT_EQ(0, produced_.load());
+}
 
 }  // namespace
 }  // namespace esocore

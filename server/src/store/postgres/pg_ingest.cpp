@@ -79,6 +79,13 @@ constexpr const char* kCloseCycle =
     "duration_ms = coalesce(excluded.duration_ms, "
     "(excluded.ended_at - asset_cycles.started_at) / 1000)";
 
+// A window sent again for the same series and start replaces the stored one.
+constexpr const char* kUpsertWindows =
+    "INSERT INTO telemetry_windows (device_id, name, start_ts, end_ts, stats, received_at) "
+    "SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::jsonb[], "
+    "$6::bigint[]) ON CONFLICT (device_id, name, start_ts) DO UPDATE SET "
+    "end_ts = excluded.end_ts, stats = excluded.stats, received_at = excluded.received_at";
+
 // Locks the devices in id order before updating them, for the same reason as the points.
 constexpr const char* kLockDevices =
     "SELECT id FROM devices WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE";
@@ -255,6 +262,7 @@ private:
     Result<void> mergeStaged(const std::vector<PointRef>& refs,
                              const std::vector<std::size_t>& staged);
     Result<void> writeGroupEvents() { return writeEvents(c_, batches_, apply_, counts_); }
+    Result<void> writeWindows();
     Result<void> touchDevices();
     Result<void> finishPackets();
     std::vector<IngestOutcome> outcomes() const;
@@ -282,7 +290,8 @@ Result<std::vector<IngestOutcome>> GroupCommit::run() {
     }
     for (Step step : {&GroupCommit::claimKeys, &GroupCommit::resolveSeries,
                       &GroupCommit::writePoints, &GroupCommit::writeGroupEvents,
-                      &GroupCommit::touchDevices, &GroupCommit::finishPackets}) {
+                      &GroupCommit::writeWindows, &GroupCommit::touchDevices,
+                      &GroupCommit::finishPackets}) {
         if (auto ok = (this->*step)(); !ok) {
             return ok.takeError();
         }
@@ -513,6 +522,43 @@ Result<void> GroupCommit::mergeStaged(const std::vector<PointRef>& refs,
         }
     }
     return {};
+}
+
+Result<void> GroupCommit::writeWindows() {
+    // One row per (device, name, start), the last sent winning: one statement may not update
+    // a row twice. Key order keeps the row locks of concurrent groups in one order.
+    std::map<std::tuple<std::string_view, std::string_view, Micros>,
+             std::pair<const IngestBatch*, const WindowRow*>>
+        latest;
+    for (std::size_t b = 0; b < batches_.size(); ++b) {
+        if (!apply_[b]) {
+            continue;
+        }
+        for (const WindowRow& window : batches_[b]->windows) {
+            latest[{batches_[b]->device_id, window.name, window.start}] = {batches_[b], &window};
+        }
+    }
+    if (latest.empty()) {
+        return {};
+    }
+    ArrayLiteral devices, names, starts, ends, stats, received;
+    for (const auto& [key, source] : latest) {
+        const auto& [batch, window] = source;
+        devices.add(batch->device_id);
+        names.add(window->name);
+        starts.add(std::int64_t{window->start});
+        ends.add(std::int64_t{window->end});
+        stats.add(window->stats_json);
+        received.add(std::int64_t{batch->received_at});
+    }
+    auto ok = c_.query(kUpsertWindows, Params()
+                                           .add(devices.str())
+                                           .add(names.str())
+                                           .add(starts.str())
+                                           .add(ends.str())
+                                           .add(stats.str())
+                                           .add(received.str()));
+    return ok ? Result<void>() : Result<void>(ok.takeError());
 }
 
 Result<void> GroupCommit::touchDevices() {

@@ -180,6 +180,7 @@ private:
     Result<void> writePoints(std::span<IngestBatch* const> batches, const std::vector<bool>& apply,
                              std::vector<IngestCounts>& counts);
     Result<void> writeEvents(const IngestBatch& batch, IngestCounts& counts);
+    Result<void> writeWindows(const IngestBatch& batch);
     Result<void> writeCycle(const std::string& device_id, const EventRow& event);
     Result<void> touchDevice(const IngestBatch& batch);
     Result<Packet> writePacket(const IngestBatch& batch, const IngestCounts& counts);
@@ -758,6 +759,31 @@ Result<void> SqliteStore::writeEvents(const IngestBatch& batch, IngestCounts& co
     return {};
 }
 
+// A window sent again for the same series and start replaces the stored one.
+Result<void> SqliteStore::writeWindows(const IngestBatch& batch) {
+    auto stmt = writer_->prepare(
+        "INSERT INTO telemetry_windows(device_id, name, start_ts, end_ts, stats, received_at) "
+        "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(device_id, name, start_ts) DO UPDATE SET "
+        "end_ts = excluded.end_ts, stats = excluded.stats, received_at = excluded.received_at");
+    if (!stmt) {
+        return stmt.takeError();
+    }
+    for (const auto& window : batch.windows) {
+        (*stmt)
+            ->reset()
+            .bind(1, batch.device_id)
+            .bind(2, window.name)
+            .bind(3, window.start)
+            .bind(4, window.end)
+            .bind(5, window.stats_json)
+            .bind(6, batch.received_at);
+        if ((*stmt)->step() != SQLITE_DONE) {
+            return sqlite::sqliteError(writer_->handle(), "window");
+        }
+    }
+    return {};
+}
+
 Result<void> SqliteStore::touchDevice(const IngestBatch& batch) {
     auto stmt = writer_->prepare(
         "UPDATE devices SET last_seen = max(coalesce(last_seen, 0), ?1), "
@@ -847,6 +873,11 @@ Result<std::vector<IngestOutcome>> SqliteStore::commitIngestLocked(
         }
         if (auto ok = writeEvents(*batches[i], counts[i]); !ok) {
             return ok.takeError();
+        }
+        if (!batches[i]->windows.empty()) {
+            if (auto ok = writeWindows(*batches[i]); !ok) {
+                return ok.takeError();
+            }
         }
         if (auto ok = touchDevice(*batches[i]); !ok) {
             return ok.takeError();
