@@ -68,6 +68,7 @@ test-portal:
 
 test: bootstrap-test format-check docs-tools build build-asan
 	scripts/openapi-lint.sh $(DOCS_CACHE)
+	scripts/test-portal.sh
 	scripts/run-tests.sh $(BUILD) $(ASAN_BUILD)
 
 format:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: bench-ingest on SQLite, then on a throwaway PostgreSQL 15, then both side by side.
+# `make bench`: bench-ingest on SQLite, then on a throwaway PostgreSQL 15, then both side by side;
+# then bench-live (live-update latency with 1,000 WebSocket clients) on each store.
 #
 #   scripts/bench.sh [BUILD_DIR] [bench-ingest options...]
 #
@@ -77,4 +78,15 @@ for label, cell in rows:
     print(f"{label:26}{cell(runs[0]):>16}{cell(runs[1]):>16}")
 print("raw: SQLite = bare-table INSERT loop; PostgreSQL = binary COPY, 100,000 rows per commit")
 PY
+
+if [[ -x "$build/bench-live" ]]; then
+    echo
+    echo "== bench-live --store sqlite"
+    "$build/bench-live" --store sqlite || status=1
+    echo "== bench-live --store postgresql"
+    "$build/bench-live" --store postgresql --postgres-url "$pg_url" || status=1
+else
+    echo "no $build/bench-live: live-update figures skipped" >&2
+    status=1
+fi
 exit $status

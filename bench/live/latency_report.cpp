@@ -63,10 +63,11 @@ void measureLatency(const UploadResult& uploads, const SocketFleet& fleet, std::
 void printLiveReport(const LiveFigures& f) {
     const RunShape& s = f.shape;
     fmt::print("bench-live ({})\n", s.store);
-    fmt::print("  {} WebSocket clients, {} devices registered, {} uploading a batch every {} ms "
-               "({} series x {} points) for {} s\n",
-               s.clients, s.registered_devices, s.uploading_devices, s.interval_ms, s.series,
-               s.points_per_series, s.duration_s);
+    fmt::print(
+        "  {} WebSocket clients, {} devices registered, {} uploading a batch every {} ms "
+        "({} series x {} points) for {} s\n",
+        s.clients, s.registered_devices, s.uploading_devices, s.interval_ms, s.series,
+        s.points_per_series, s.duration_s);
     fmt::print("  clients connected and subscribed in {:.1f} s\n", f.connect_seconds);
     fmt::print("  batches acknowledged: {}  failed: {}\n", f.batches_ok, f.batches_failed);
     for (const auto& note : f.failure_notes) {
@@ -76,9 +77,10 @@ void printLiveReport(const LiveFigures& f) {
                f.received, f.expected, f.before_answer);
     fmt::print("  batch 2xx -> message received: p50 {:.1f} ms  p99 {:.1f} ms  max {:.1f} ms\n",
                f.p50_ms, f.p99_ms, f.max_ms);
-    fmt::print("  server memory: VmRSS {} with all clients subscribed, {} after the uploads; "
-               "VmHWM {}\n",
-               mib(f.rss_connected_kib), mib(f.rss_end_kib), mib(f.hwm_kib));
+    fmt::print(
+        "  server memory: VmRSS {} with all clients subscribed, {} after the uploads; "
+        "VmHWM {}\n",
+        mib(f.rss_connected_kib), mib(f.rss_end_kib), mib(f.hwm_kib));
     if (f.lost_connections > 0) {
         fmt::print("  connections lost during the run: {}\n", f.lost_connections);
     }

@@ -42,8 +42,8 @@ struct LiveFigures {
 
 /// Latency of each delivered message: its receipt minus its batch's 200 (a message that came
 /// first counts as 0 ms). Fills expected, received, before_answer and the percentiles.
-void measureLatency(const UploadResult& uploads, const SocketFleet& fleet,
-                    std::uint32_t series, LiveFigures& figures);
+void measureLatency(const UploadResult& uploads, const SocketFleet& fleet, std::uint32_t series,
+                    LiveFigures& figures);
 
 /// The report for people, then a `RESULT {json}` line for scripts.
 void printLiveReport(const LiveFigures& figures);

@@ -45,8 +45,7 @@ void addOptions(CLI::App& app, LiveOptions& options) {
         ->check(CLI::IsMember({"sqlite", "postgresql"}));
     app.add_option("--postgres-url", options.postgres_url,
                    "Maintenance URL of a PostgreSQL server (--store postgresql)");
-    app.add_option("--clients", options.clients, "WebSocket clients")
-        ->check(CLI::Range(1, 20'000));
+    app.add_option("--clients", options.clients, "WebSocket clients")->check(CLI::Range(1, 20'000));
     app.add_option("--devices", options.devices, "Devices registered")
         ->check(CLI::Range(1, 100'000));
     app.add_option("--uploading", options.uploading,
@@ -116,22 +115,21 @@ LiveFigures runAgainstServer(const LiveOptions& options, const ServerSetup& setu
     }
     progress(fmt::format("connecting {} WebSocket clients", options.clients));
     auto started = Clock::now();
-    SocketFleet fleet(FleetSettings{.port = server.port(),
-                                    .access_token = token,
-                                    .clients = options.clients},
-                      ids);
+    SocketFleet fleet(
+        FleetSettings{.port = server.port(), .access_token = token, .clients = options.clients},
+        ids);
     fleet.connect();
     figures.connect_seconds = secondsSince(started);
     figures.rss_connected_kib = server.residentKib();
 
     progress(fmt::format("{} devices uploading for {} s", devices.size(), options.duration_s));
-    UploadResult uploads = runUploads(UploadSettings{
-        .port = server.port(),
-        .devices = devices,
-        .interval = std::chrono::milliseconds(options.interval_ms),
-        .series = options.series,
-        .points_per_series = options.points,
-        .duration = std::chrono::seconds(options.duration_s)});
+    UploadResult uploads =
+        runUploads(UploadSettings{.port = server.port(),
+                                  .devices = devices,
+                                  .interval = std::chrono::milliseconds(options.interval_ms),
+                                  .series = options.series,
+                                  .points_per_series = options.points,
+                                  .duration = std::chrono::seconds(options.duration_s)});
     // Messages of the last batches still on their way.
     std::this_thread::sleep_for(std::chrono::seconds(2));
     fleet.stop();

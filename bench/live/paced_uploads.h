@@ -12,12 +12,12 @@
 namespace esocore::bench {
 
 struct UploadSettings {
-    std::uint16_t port = 0;                  // on 127.0.0.1
-    std::vector<DeviceCredential> devices;   // each uploads on its own keep-alive connection
+    std::uint16_t port = 0;                    // on 127.0.0.1
+    std::vector<DeviceCredential> devices;     // each uploads on its own keep-alive connection
     std::chrono::milliseconds interval{1000};  // between two batches of one device
-    std::uint32_t series = 5;                // per batch
-    std::uint32_t points_per_series = 10;    // per batch
-    std::chrono::seconds duration{30};       // no batch starts after this
+    std::uint32_t series = 5;                  // per batch
+    std::uint32_t points_per_series = 10;      // per batch
+    std::chrono::seconds duration{30};         // no batch starts after this
 };
 
 struct UploadResult {

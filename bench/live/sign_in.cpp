@@ -30,8 +30,8 @@ std::string accessToken(std::uint16_t port, const std::string& password) {
     http::request<http::string_body> request{http::verb::post, "/api/auth/login", 11};
     request.set(http::field::host, "127.0.0.1");
     request.set(http::field::content_type, "application/json");
-    request.body() = json::serialize(
-        json::object{{"email", kEmail}, {"password", password}, {"mode", "token"}});
+    request.body() =
+        json::serialize(json::object{{"email", kEmail}, {"password", password}, {"mode", "token"}});
     request.prepare_payload();
     http::write(stream, request);
     beast::flat_buffer buffer;

@@ -61,6 +61,13 @@ void SocketFleet::State::record(const beast::flat_buffer& buffer, Clock::time_po
         ++subscribed;
         return;
     }
+    if (type->get_string() == "error") {
+        if (first_failure.empty()) {
+            first_failure = json::serialize(message);
+        }
+        ++failed;
+        return;
+    }
     if (type->get_string() != "telemetry") {
         return;
     }
@@ -84,11 +91,9 @@ asio::awaitable<void> SocketFleet::State::client(std::uint32_t index) {
             [token = settings.access_token](websocket::request_type& request) {
                 request.set(beast::http::field::authorization, "Bearer " + token);
             }));
-        std::tie(connect_ec) =
-            co_await ws.async_handshake("127.0.0.1:" + std::to_string(settings.port), "/ws",
-                                        use_nothrow);
+        std::tie(connect_ec) = co_await ws.async_handshake(
+            "127.0.0.1:" + std::to_string(settings.port), "/ws", use_nothrow);
     }
-    fmt::print(stderr, "DEBUG client {} handshake: {}\n", index, connect_ec.message());
     if (connect_ec) {
         if (first_failure.empty()) {
             first_failure = connect_ec.message();
@@ -96,7 +101,8 @@ asio::awaitable<void> SocketFleet::State::client(std::uint32_t index) {
         ++failed;
         co_return;
     }
-    std::string subscribe = json::serialize(json::object{{"type", "subscribe"}, {"channel", channel}});
+    std::string subscribe =
+        json::serialize(json::object{{"type", "subscribe"}, {"channel", channel}});
     co_await ws.async_write(asio::buffer(subscribe), use_nothrow);
     beast::flat_buffer buffer;
     for (;;) {
@@ -107,7 +113,6 @@ asio::awaitable<void> SocketFleet::State::client(std::uint32_t index) {
             }
             co_return;
         }
-        fmt::print(stderr, "DEBUG got {}\n", beast::buffers_to_string(buffer.cdata()));
         record(buffer, Clock::now());
         buffer.consume(buffer.size());
     }
@@ -144,10 +149,9 @@ void SocketFleet::connect() {
     auto deadline = Clock::now() + state_->settings.connect_timeout;
     while (state_->subscribed + state_->failed < state_->settings.clients) {
         if (Clock::now() > deadline) {
-            throw std::runtime_error(fmt::format("only {} of {} clients subscribed within {} s",
-                                                 state_->subscribed.load(),
-                                                 state_->settings.clients,
-                                                 state_->settings.connect_timeout.count()));
+            throw std::runtime_error(fmt::format(
+                "only {} of {} clients subscribed within {} s", state_->subscribed.load(),
+                state_->settings.clients, state_->settings.connect_timeout.count()));
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }

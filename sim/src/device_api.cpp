@@ -61,7 +61,7 @@ HttpRequest heartbeatRequest(const DeviceCredentials& device, std::string_view b
                         {"battery_pct", health.battery_pct},
                         {"signal_dbm", health.signal_dbm},
                         {"backlog_records", health.backlog_records},
-                        {"firmware_version", kFirmwareVersion}});
+                        {"firmware_version", health.firmware_version}});
 }
 
 HttpRequest batchRequest(const DeviceCredentials& device, std::string_view base_path,

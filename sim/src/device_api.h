@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "batch_builder.h"
@@ -22,6 +23,7 @@ struct HealthReport {
     int battery_pct = 100;
     int signal_dbm = -70;
     std::size_t backlog_records = 0;
+    std::string firmware_version{kFirmwareVersion};
 };
 
 /// `POST auth/handshake`, stamped with the device's clock.

@@ -84,6 +84,7 @@ asio::awaitable<void> SimDevice::sendHeartbeat() {
     health.sd_free_mb =
         kSdCardMb - static_cast<std::int64_t>(health.backlog_records / kRecordsPerMb);
     health.signal_dbm = std::uniform_int_distribution<int>(-95, -55)(rng_);
+    health.firmware_version = firmware_version_;
     HttpReply reply =
         co_await client_.send(heartbeatRequest(credentials_, client_.server().base_path, health));
     if (!reply.error && reply.response.result_int() / 100 == 2) {
@@ -104,6 +105,9 @@ asio::awaitable<void> SimDevice::keepInTouch() {
     }
     if (Clock::now() >= next_config_) {
         co_await fetchConfig();
+    }
+    if (settings_.ota_check_interval.count() > 0 && Clock::now() >= next_ota_check_) {
+        co_await updateFirmware();
     }
 }
 

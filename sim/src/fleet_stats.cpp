@@ -16,6 +16,18 @@ bool FleetStats::allAcknowledged() const {
     return unackedRecords() == 0 && failed_batches == 0 && rejected == 0;
 }
 
+namespace {
+
+boost::json::object firmwareVersions(const FleetStats& stats) {
+    boost::json::object versions;
+    for (const auto& [version, devices] : stats.firmware_versions) {
+        versions[version] = devices;
+    }
+    return versions;
+}
+
+}  // namespace
+
 std::string summaryText(const FleetStats& stats) {
     const double seconds = stats.elapsed_s > 0.0 ? stats.elapsed_s : 1.0;
     std::string text;
@@ -37,6 +49,17 @@ std::string summaryText(const FleetStats& stats) {
                    "extra attempts    {} resends ({} answers dropped on purpose), {} retries\n",
                    stats.resends, stats.dropped_responses, stats.retries);
     fmt::format_to(out, "buffer overflow   {} records lost\n", stats.records_overflowed);
+    if (stats.ota_checks > 0) {
+        fmt::format_to(out,
+                       "firmware          {} checks, {} offers, {} downloads ({} resumed after "
+                       "{} cuts), {} completed, {} failed, {} images refused\n",
+                       stats.ota_checks, stats.ota_offers, stats.ota_downloads, stats.ota_resumes,
+                       stats.ota_cuts, stats.ota_completed, stats.ota_failed,
+                       stats.ota_rejected_images);
+        for (const auto& [version, devices] : stats.firmware_versions) {
+            fmt::format_to(out, "  running {:<10}{} devices\n", version, devices);
+        }
+    }
     return text;
 }
 
@@ -62,6 +85,16 @@ std::string summaryJson(const FleetStats& stats) {
         {"records_overflowed", stats.records_overflowed},
         {"heartbeats", stats.heartbeats},
         {"unacked_records", stats.unackedRecords()},
+        {"ota_checks", stats.ota_checks},
+        {"ota_offers", stats.ota_offers},
+        {"ota_downloads", stats.ota_downloads},
+        {"ota_resumes", stats.ota_resumes},
+        {"ota_cuts", stats.ota_cuts},
+        {"ota_bytes", stats.ota_bytes},
+        {"ota_rejected_images", stats.ota_rejected_images},
+        {"ota_failed", stats.ota_failed},
+        {"ota_completed", stats.ota_completed},
+        {"firmware_versions", firmwareVersions(stats)},
     };
     return boost::json::serialize(summary);
 }

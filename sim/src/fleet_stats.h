@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace esocore::sim {
@@ -28,6 +29,19 @@ struct FleetStats {
     std::uint64_t records_failed = 0;      // records in refused batches
     std::uint64_t records_overflowed = 0;  // records lost to a full offline buffer
     std::uint64_t heartbeats = 0;
+    // Firmware updates: offers the checks brought, images downloaded whole, downloads resumed
+    // with Range after a cut, cuts simulated (--ota-cut-rate), images refused for a bad size,
+    // hash or signature, installs that failed (--ota-failure-rate), updates completed.
+    std::uint64_t ota_checks = 0;
+    std::uint64_t ota_offers = 0;
+    std::uint64_t ota_downloads = 0;
+    std::uint64_t ota_resumes = 0;
+    std::uint64_t ota_cuts = 0;
+    std::uint64_t ota_bytes = 0;
+    std::uint64_t ota_rejected_images = 0;
+    std::uint64_t ota_failed = 0;
+    std::uint64_t ota_completed = 0;
+    std::map<std::string, std::uint64_t> firmware_versions;  // devices per version at the end
     double elapsed_s = 0.0;
 
     /// Generated records that no acknowledged batch carried.

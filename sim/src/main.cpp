@@ -1,5 +1,6 @@
 // esocore-sim: a fleet of simulated EsoCore Edge devices uploading to an EsoCore server.
 
+#include <sodium.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -35,6 +36,10 @@ int main(int argc, char** argv) {
         return app.exit(error);
     }
     configureLogging(options.log_level);
+    if (sodium_init() < 0) {
+        spdlog::critical("libsodium cannot start: firmware signatures cannot be checked");
+        return 1;
+    }
     try {
         const auto esocore = options.esocore.empty() ? defaultEsocorePath() : options.esocore;
         Simulation simulation(options, prepareFleet(options.fleet_file, options.devices, esocore));

@@ -98,6 +98,23 @@ void addFaultOptions(CLI::App& app, SimOptions& options) {
         ->capture_default_str();
 }
 
+void addFirmwareOptions(CLI::App& app, SimOptions& options) {
+    app.add_option("--ota-check-interval", options.ota_check_interval_s,
+                   "Seconds between a device's firmware update checks (0: never check)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    app.add_option("--ota-cut-rate", options.ota_cut_rate,
+                   "Probability that the link dies partway through a firmware download piece; "
+                   "the device resumes with a Range request")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    app.add_option("--ota-failure-rate", options.ota_failure_rate,
+                   "Probability that installing a downloaded, verified update fails (reported "
+                   "as failed)")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+}
+
 }  // namespace
 
 void addOptions(CLI::App& app, SimOptions& options) {
@@ -105,6 +122,7 @@ void addOptions(CLI::App& app, SimOptions& options) {
     addSamplingOptions(app, options);
     addUploadOptions(app, options);
     addFaultOptions(app, options);
+    addFirmwareOptions(app, options);
 }
 
 }  // namespace esocore::sim

@@ -38,6 +38,9 @@ struct SimOptions {
     double flush_timeout_s = 30.0;
     double request_timeout_s = 30.0;
     std::size_t buffer_max = 200'000;
+    double ota_check_interval_s = 300.0;  // 0: devices never ask for firmware updates
+    double ota_cut_rate = 0.0;
+    double ota_failure_rate = 0.0;
     std::string log_level = "info";
 };
 

@@ -38,7 +38,15 @@ SimDevice::SimDevice(asio::any_io_executor executor, DeviceCredentials credentia
       // The network side draws from its own stream so that timing never changes the readings.
       rng_(seed ^ 0x6a09e667f3bcc909ULL),
       timer_(executor),
-      batch_interval_(settings.batch_interval) {}
+      batch_interval_(settings.batch_interval),
+      firmware_version_(kFirmwareVersion) {
+    // Devices ask for updates at random points of the first interval, not all at once.
+    if (settings_.ota_check_interval.count() > 0) {
+        next_ota_check_ = Clock::now() + std::chrono::milliseconds{
+                                             std::uniform_int_distribution<std::int64_t>(
+                                                 0, settings_.ota_check_interval.count())(rng_)};
+    }
+}
 
 void SimDevice::sample() {
     model_.advanceTo(deviceNowMs(), fresh_records_);

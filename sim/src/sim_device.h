@@ -17,6 +17,7 @@
 #include "batch_builder.h"
 #include "fleet.h"
 #include "fleet_stats.h"
+#include "firmware_update.h"
 #include "http_client.h"
 #include "offline_buffer.h"
 #include "record.h"
@@ -31,6 +32,7 @@ struct RunState {
     bool abandoned = false;  // flush time is up or a second signal came: finish now
     std::size_t unreachable_devices = 0;
     std::set<std::string, std::less<>> warned;  // fleet-wide warnings already logged once
+    std::string ota_public_key;  // the key images must verify with, asked for once and kept
 };
 
 /// Logs `message` as a warning the first time `key` is seen in this run, debug afterwards, so a
@@ -47,6 +49,9 @@ struct DeviceSettings {
     double drop_responses = 0.0;
     std::size_t buffer_capacity = 200'000;
     std::int64_t clock_offset_ms = 0;  // how far this device's clock is off the host's
+    std::chrono::milliseconds ota_check_interval{0};  // zero: the device never asks for updates
+    double ota_cut_rate = 0.0;      // probability that the link dies during a download piece
+    double ota_failure_rate = 0.0;  // probability that installing an update fails
 };
 
 /// One simulated EsoCore Edge device: its sensors feed an offline buffer, and its network side
@@ -79,6 +84,9 @@ public:
 
     const DeviceCredentials& credentials() const { return credentials_; }
 
+    /// The firmware the device runs: the sim's own version until an update completes.
+    const std::string& firmwareVersion() const { return firmware_version_; }
+
 private:
     using Clock = std::chrono::steady_clock;
 
@@ -93,6 +101,14 @@ private:
     boost::asio::awaitable<void> fetchConfig();
     boost::asio::awaitable<void> sendHeartbeat();
     boost::asio::awaitable<void> keepInTouch();
+
+    boost::asio::awaitable<void> updateFirmware();
+    boost::asio::awaitable<bool> trustKeyOf(const FirmwareOffer& offer);
+    boost::asio::awaitable<std::optional<std::string>> downloadImage(const FirmwareOffer& offer);
+    boost::asio::awaitable<bool> reportUpdate(std::string_view status, const FirmwareOffer& offer,
+                                              std::string_view error = {});
+    void cutThisPiece(std::size_t from);
+    bool happens(double probability);
 
     boost::asio::awaitable<void> uploadBacklog();
     boost::asio::awaitable<bool> uploadOpenBatch(SealedBatch& batch);
@@ -124,6 +140,12 @@ private:
     bool auth_refused_ = false;
     bool overflow_logged_ = false;
     std::string config_etag_;
+
+    std::string firmware_version_;
+    Clock::time_point next_ota_check_{};
+    std::string download_version_;  // the image being downloaded, kept across cuts and checks
+    std::string download_bytes_;
+    std::string unreported_version_;  // installed, but the completed report did not get through
 };
 
 }  // namespace esocore::sim

@@ -65,6 +65,9 @@ DeviceSettings deviceSettings(const SimOptions& options, std::size_t index) {
     settings.config_interval = millisecondsFrom(options.config_interval_s);
     settings.drop_responses = options.drop_responses;
     settings.buffer_capacity = options.buffer_max;
+    settings.ota_check_interval = millisecondsFrom(options.ota_check_interval_s);
+    settings.ota_cut_rate = options.ota_cut_rate;
+    settings.ota_failure_rate = options.ota_failure_rate;
     return settings;
 }
 
@@ -164,6 +167,9 @@ FleetStats Simulation::run() {
                        on_failure);
     }
     io_.run();
+    for (const auto& device : devices_) {
+        ++stats_.firmware_versions[device->firmwareVersion()];
+    }
     stats_.elapsed_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return stats_;

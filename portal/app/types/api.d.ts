@@ -836,6 +836,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/firmware": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List firmware bundles
+         * @description Bundles are shared by every organization; whoever may read firmware in some
+         *     organization sees them all. Newest upload first unless `ordering` says otherwise.
+         */
+        get: operations["firmwareList"];
+        put?: never;
+        /**
+         * Upload a firmware image
+         * @description The body is the image itself (`Content-Type: application/octet-stream`); what it is
+         *     comes in the query. The server writes the body to disk as it arrives (at most
+         *     `max_firmware_bytes`, 64 MiB by default), records its size and SHA-256 and signs it
+         *     with its Ed25519 key (`GET /api/firmware/public-key`). Platform staff only: a bundle
+         *     serves every organization.
+         *
+         *         curl -T esocore-edge-1.10.0.bin -H 'Content-Type: application/octet-stream' \
+         *              -H "Authorization: Token $TOKEN" \
+         *              'https://cloud.example.com/api/firmware?version=1.10.0&channel=stable&model=esocore-edge'
+         *
+         *     Long release notes can be set afterwards with `PATCH /api/firmware/{id}`.
+         */
+        post: operations["firmwareUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/firmware/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /** A firmware bundle */
+        get: operations["firmwareGet"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a firmware bundle
+         * @description Refused while an active or paused rollout uses the bundle; finished rollouts of it and
+         *     their device updates are deleted with it. Platform staff only.
+         */
+        delete: operations["firmwareDelete"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a bundle's release notes, models or channel
+         * @description The image, its version and signature never change. Moving a bundle to another channel
+         *     (promoting a beta to stable) changes which devices rollouts offer it to. Platform staff
+         *     only.
+         */
+        patch: operations["firmwareUpdate"];
+        trace?: never;
+    };
+    "/api/firmware/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The key that signs firmware images
+         * @description The Ed25519 public key, base64; devices get the same from `/api/iot/v1/ota/public-key`.
+         */
+        get: operations["firmwarePublicKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/iot/v1/auth/handshake": {
         parameters: {
             query?: never;
@@ -909,9 +994,11 @@ export interface paths {
         };
         /**
          * Whether a newer firmware waits for the device
-         * @description The newest admissible firmware for the device's model and channel, with its Ed25519
-         *     signature and a signed download link that expires. An update this device reported as
-         *     failed or rolled back is not offered again.
+         * @description The newest firmware that an active rollout of the device's organization reaches it
+         *     with (its model and channel, the rollout's kind; see `POST /api/rollouts`) and that is
+         *     newer than `version`, with its Ed25519 signature and a signed download link that
+         *     expires. Within one rollout, an update this device reported as failed or rolled back
+         *     is not offered again; an update it started is offered until it finishes.
          */
         get: operations["deviceCheckFirmware"];
         put?: never;
@@ -934,6 +1021,27 @@ export interface paths {
          * @description The link from `/api/iot/v1/ota/check`; the token is the credential. `Range` resumes a download.
          */
         get: operations["deviceDownloadFirmware"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/iot/v1/ota/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The key that signs firmware images
+         * @description The Ed25519 public key (base64) that verifies every image's `signature`; the same as
+         *     `public_key` in `/api/iot/v1/ota/check`. No credentials needed.
+         */
+        get: operations["deviceFirmwarePublicKey"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1245,6 +1353,163 @@ export interface paths {
         get: operations["docsRedoc"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rollouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List rollouts
+         * @description The rollouts of the organizations in which the caller may read firmware, each with its progress.
+         */
+        get: operations["rolloutsList"];
+        put?: never;
+        /**
+         * Roll a firmware bundle out to the organization's devices
+         * @description A rollout reaches the organization's active devices (and those in maintenance) whose
+         *     model is one of the bundle's and whose channel takes the bundle's (stable devices
+         *     take stable bundles; beta devices beta and stable; dev devices all), and of those:
+         *
+         *     - `immediate`: every one;
+         *     - `staged`: those whose bucket (the first bytes of SHA-256 of the device id, 0 to
+         *       9,999) is below `percentage` × 100. A device's bucket never changes, so raising the
+         *       percentage only adds devices;
+         *     - `manual`: the devices in `device_ids` and those tagged `tag`.
+         *
+         *     A device is offered the newest bundle that an active rollout reaches it with and that
+         *     is newer than what it runs. The rollout pauses itself when failed and rolled-back
+         *     updates number at least `failure_minimum` and make at least
+         *     `failure_threshold_percent` of the updates that finished (defaults 3 and 10 %), and
+         *     completes once every device it reaches has finished (staged rollouts at 100 %).
+         *     One active or paused rollout per bundle and organization.
+         */
+        post: operations["rolloutsCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rollouts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /** A rollout and its progress */
+        get: operations["rolloutsGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Widen or narrow a rollout, or change its threshold
+         * @description Raising a staged rollout's `percentage` adds devices; lowering it stops offering the
+         *     update to devices that have not been offered it yet (those already offered keep
+         *     going). `device_ids` and `tag` (null clears it) apply to manual rollouts.
+         */
+        patch: operations["rolloutsUpdate"];
+        trace?: never;
+    };
+    "/api/rollouts/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End a rollout for good
+         * @description Devices that already started may still report; nobody is offered the update any more.
+         */
+        post: operations["rolloutsCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rollouts/{id}/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The devices of a rollout and where each update stands
+         * @description Every device the rollout reaches or has offered the update to, ordered by serial
+         *     number: `pending` (not offered yet), `up_to_date` (already runs this version or a
+         *     newer one), or the state of its update.
+         */
+        get: operations["rolloutsDevices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rollouts/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop offering the update
+         * @description No device is offered the update while the rollout is paused; devices that already
+         *     started go on and report. Pausing a paused rollout changes nothing.
+         */
+        post: operations["rolloutsPause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rollouts/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Offer the update again after a pause
+         * @description After an automatic pause the failures still count: the next failure pauses the rollout
+         *     again unless the threshold was raised (`PATCH`). Resuming an active rollout changes
+         *     nothing.
+         */
+        post: operations["rolloutsResume"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1697,7 +1962,7 @@ export interface paths {
          *
          *     | channel | messages (`type`) |
          *     | --- | --- |
-         *     | `devices` | `device.online`, `device.offline`, `device.status`, `ota.progress` of every device the caller may see |
+         *     | `devices` | `device.online`, `device.offline`, `device.status`, `ota.progress` of every device the caller may see; `rollout.progress` of the rollouts of its organizations |
          *     | `device:<id>` | the same for one device, plus its `event.created`, `event.updated`, `alert.fired`, `alert.resolved` |
          *     | `telemetry:<device>` | `telemetry`: one message per series and uploaded batch, `{device_id, metric, unit, value, ts, count}` with the series' newest point and how many points the batch had |
          *     | `telemetry:<device>:<metric>` | the same for one series |
@@ -1708,7 +1973,9 @@ export interface paths {
          *     `{device_id, organization_id, site_id, serial, name, status, last_seen_at}` plus
          *     `online` (online, offline), `offline_timeout_s` (offline) or `previous_status`
          *     (status); `ota.progress` carries `{device_id, organization_id, site_id, update_id,
-         *     bundle_id, status, from_version, to_version, error, updated_at}`. Telemetry is
+         *     bundle_id, status, from_version, to_version, error, updated_at}`; `rollout.progress`
+         *     carries `{rollout_id, organization_id, bundle_id, version, status, paused_reason,
+         *     progress}` with `progress` as `GET /api/rollouts/{id}` shows it. Telemetry is
          *     published after the batch is committed; a device comes online when it is heard from
          *     after being silent past its offline timeout, and goes offline when that timeout
          *     passes.
@@ -2271,6 +2538,11 @@ export interface components {
             expires_at: string;
             public_key: string;
             release_notes: string;
+            /**
+             * Format: uuid
+             * @description The rollout that offers the update.
+             */
+            rollout_id: string;
             sha256: string;
             /** @description Ed25519 signature of the image, checked with `public_key`. */
             signature: string;
@@ -2481,6 +2753,44 @@ export interface components {
         EventSeverity: "info" | "low" | "medium" | "high" | "critical";
         /** @enum {string} */
         EventStatus: "active" | "acknowledged" | "resolved" | "suppressed";
+        FirmwareBundle: {
+            /** @enum {string} */
+            channel: "stable" | "beta" | "dev";
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            models: string[];
+            release_notes: string;
+            /** @description Hex SHA-256 of the image. */
+            sha256: string;
+            /** @description Base64 Ed25519 signature of the image bytes. */
+            signature: string;
+            /** @constant */
+            signature_algorithm: "ed25519";
+            /** @description Bytes. */
+            size: number;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Semantic version; `1.10.0` is newer than `1.9.0`, pre-releases order below their release. */
+            version: string;
+        };
+        FirmwareBundleList: {
+            next: string | null;
+            results: components["schemas"]["FirmwareBundle"][];
+        };
+        FirmwareBundleUpdateRequest: {
+            /** @enum {string} */
+            channel?: "stable" | "beta" | "dev";
+            models?: string[];
+            release_notes?: string;
+        };
+        FirmwarePublicKey: {
+            /** @constant */
+            algorithm: "ed25519";
+            /** @description Base64 of the 32-byte Ed25519 public key. */
+            public_key: string;
+        };
         LiveTicket: {
             /**
              * Format: date-time
@@ -2737,6 +3047,125 @@ export interface components {
                 packets_24h: number;
                 points_24h: number;
             };
+        };
+        Rollout: {
+            /** Format: uuid */
+            bundle_id: string;
+            /**
+             * @description The bundle's channel.
+             * @enum {string}
+             */
+            channel: "stable" | "beta" | "dev";
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            created_by: string | null;
+            device_ids: string[];
+            failure_minimum: number;
+            failure_threshold_percent: number;
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            kind: "immediate" | "staged" | "manual";
+            name: string;
+            /** Format: uuid */
+            organization_id: string;
+            /** Format: date-time */
+            paused_at: string | null;
+            /** @description Who paused it, or the failures that paused it automatically. */
+            paused_reason: string | null;
+            /** @description The share of devices a staged rollout reaches (100 for the other kinds). */
+            percentage: number;
+            progress: components["schemas"]["RolloutProgress"];
+            /** @enum {string} */
+            status: "active" | "paused" | "completed" | "cancelled";
+            tag: string | null;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The bundle's version. */
+            version: string;
+        };
+        RolloutCreateRequest: {
+            /** Format: uuid */
+            bundle_id: string;
+            /** @description Manual rollouts only; devices of the organization. */
+            device_ids?: string[];
+            /** @description Default 3. */
+            failure_minimum?: number;
+            /** @description Default 10. */
+            failure_threshold_percent?: number;
+            /** @enum {string} */
+            kind: "immediate" | "staged" | "manual";
+            name?: string;
+            /**
+             * Format: uuid
+             * @description Required when the caller may manage rollouts in several organizations.
+             */
+            organization_id?: string;
+            /** @description Staged rollouts only (required there), in hundredths at the finest. */
+            percentage?: number;
+            /** @description Manual rollouts only; devices carrying this tag. */
+            tag?: string;
+        };
+        RolloutDevice: {
+            /** @enum {string} */
+            channel: "stable" | "beta" | "dev";
+            /** Format: uuid */
+            device_id: string;
+            /** @description What the device reported with `failed` or `rolled_back`. */
+            error: string | null;
+            from_version: string | null;
+            model: string;
+            name: string;
+            /** Format: date-time */
+            offered_at: string | null;
+            /** @description The firmware the device last reported. */
+            running_version: string | null;
+            serial: string;
+            /** Format: uuid */
+            site_id: string | null;
+            /** @enum {string} */
+            state: "pending" | "up_to_date" | "offered" | "downloading" | "installing" | "completed" | "failed" | "rolled_back";
+            to_version: string | null;
+            /** Format: uuid */
+            update_id: string | null;
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        RolloutDeviceList: {
+            next: string | null;
+            results: components["schemas"]["RolloutDevice"][];
+        };
+        RolloutList: {
+            next: string | null;
+            results: components["schemas"]["Rollout"][];
+        };
+        RolloutPauseRequest: {
+            /** @description Shown as `paused_reason` (default "paused by <email>"). */
+            reason?: string;
+        };
+        /**
+         * @description The rollout's devices by state; `targeted` is their sum. `pending`: reached but not
+         *     offered yet; `up_to_date`: already runs this version or a newer one.
+         */
+        RolloutProgress: {
+            completed: number;
+            downloading: number;
+            failed: number;
+            installing: number;
+            offered: number;
+            pending: number;
+            rolled_back: number;
+            targeted: number;
+            up_to_date: number;
+        };
+        RolloutUpdateRequest: {
+            device_ids?: string[];
+            failure_minimum?: number;
+            failure_threshold_percent?: number;
+            name?: string;
+            percentage?: number;
+            tag?: string | null;
         };
         Site: {
             address: string;
@@ -3102,6 +3531,15 @@ export interface components {
         };
         /** @description No such object, or one the caller may not see (`not_found`); the body is the same in both cases. */
         NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The rollout is completed or cancelled and cannot change (`rollout_closed`). */
+        RolloutClosed: {
             headers: {
                 [name: string]: unknown;
             };
@@ -4760,6 +5198,244 @@ export interface operations {
             };
         };
     };
+    firmwareList: {
+        parameters: {
+            query?: {
+                /** @description One channel or several, comma-separated (`stable,beta`). */
+                channel?: string;
+                /** @description The `next` value of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Rows per page, 1 to 500 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description Bundles made for this device model. */
+                model?: string;
+                /** @description Sort key; a leading `-` sorts descending. Default `-created_at`. */
+                ordering?: "created_at" | "-created_at" | "updated_at" | "-updated_at";
+                /** @description Case-insensitive substring of the version or the release notes. */
+                search?: string;
+                /** @description Exact version (a leading `v` is ignored). */
+                version?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of bundles. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FirmwareBundleList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    firmwareUpload: {
+        parameters: {
+            query: {
+                /** @description stable (default), beta or dev. */
+                channel?: "stable" | "beta" | "dev";
+                /** @description A device model the image is for; repeat for several (or `models=a,b`). */
+                model: string[];
+                /** @description Device models, comma-separated, instead of repeating `model`. */
+                models?: string;
+                /** @description Release notes, at most 20,000 bytes. */
+                release_notes?: string;
+                /** @description Semantic version (`1.10.0`, `2.0.0-rc.1`); a leading `v` is dropped. */
+                version: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description The stored, signed bundle. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FirmwareBundle"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The channel has a bundle of this version, build metadata aside (`version_exists`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The image is larger than the limit (`body_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not sent as `application/octet-stream` (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The version is not a semantic version (`invalid_version`), or the image is empty (`empty_image`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The server cannot store the upload (`cannot_store_body`). */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    firmwareGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bundle. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FirmwareBundle"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    firmwareDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description An active or paused rollout uses the bundle (`bundle_in_use`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    firmwareUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirmwareBundleUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The bundle as changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FirmwareBundle"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The new channel has a bundle of this version (`version_exists`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    firmwarePublicKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FirmwarePublicKey"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
     deviceHandshake: {
         parameters: {
             query?: never;
@@ -4916,6 +5592,15 @@ export interface operations {
                     "application/json": components["schemas"]["DeviceFirmwareCurrent"] | components["schemas"]["DeviceFirmwareOffer"];
                 };
             };
+            /** @description `version` is not a semantic version (`invalid_version`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             401: components["responses"]["DeviceUnauthorized"];
             403: components["responses"]["DeviceForbidden"];
             503: components["responses"]["DeviceMaintenance"];
@@ -4992,6 +5677,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["DeviceMaintenance"];
+        };
+    };
+    deviceFirmwarePublicKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FirmwarePublicKey"];
                 };
             };
             503: components["responses"]["DeviceMaintenance"];
@@ -5780,6 +6486,256 @@ export interface operations {
         responses: {
             200: components["responses"]["DocsPage"];
             503: components["responses"]["DocsNotBuilt"];
+        };
+    };
+    rolloutsList: {
+        parameters: {
+            query?: {
+                bundle_id?: string;
+                /** @description The `next` value of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description One kind or several, comma-separated. */
+                kind?: string;
+                /** @description Rows per page, 1 to 500 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description Sort key; a leading `-` sorts descending. Default `-created_at`. */
+                ordering?: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "name" | "-name";
+                organization_id?: string;
+                /** @description Case-insensitive substring of the name or the bundle's version. */
+                search?: string;
+                /** @description One status or several, comma-separated (`active,paused`). */
+                status?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of rollouts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    rolloutsCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RolloutCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Created; active at once. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The organization has an active or paused rollout of this bundle (`rollout_exists`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rolloutsGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rollout. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    rolloutsUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RolloutUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The rollout as changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["RolloutClosed"];
+        };
+    };
+    rolloutsCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cancelled rollout. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["RolloutClosed"];
+        };
+    };
+    rolloutsDevices: {
+        parameters: {
+            query?: {
+                /** @description The `next` value of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Rows per page, 1 to 500 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description Case-insensitive substring of the serial number or name. */
+                search?: string;
+                /** @description One state or several, comma-separated. */
+                status?: string;
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of devices. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutDeviceList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    rolloutsPause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RolloutPauseRequest"];
+            };
+        };
+        responses: {
+            /** @description The paused rollout. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["RolloutClosed"];
+        };
+    };
+    rolloutsResume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The active rollout. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["RolloutClosed"];
         };
     };
     docsSchema: {

@@ -68,14 +68,18 @@ export function networkError(cause: unknown): ApiError {
   return error
 }
 
-/** The sentence to show a person for any thrown value. */
+function sentence(text: string): string {
+  return text ? text[0]!.toUpperCase() + text.slice(1) : text
+}
+
+/** The sentence to show a person for any thrown value; the server's own words for an ApiError. */
 export function errorMessage(error: unknown): string {
   if (error instanceof ApiError) {
     const details = Object.entries(error.fields).map(([name, text]) => `${name}: ${text}`)
-    return details.length ? `${error.message} (${details.join('; ')})` : error.message
+    return sentence(details.length ? `${error.message} (${details.join('; ')})` : error.message)
   }
   if (error instanceof Error && error.message) {
-    return error.message
+    return sentence(error.message)
   }
   return 'Something went wrong'
 }

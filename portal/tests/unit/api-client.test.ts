@@ -155,7 +155,7 @@ describe('createApiClient', () => {
     expect(failure).toMatchObject({ status: 409, code: 'device_claimed', message: 'the device is already claimed' })
     expect(onError).toHaveBeenCalledWith(failure)
     expect(errorMessage(new ApiError(400, 'validation_failed', 'invalid', { 'overrides.window_s': 'must be at least 1' })))
-      .toBe('invalid (overrides.window_s: must be at least 1)')
+      .toBe('Invalid (overrides.window_s: must be at least 1)')
   })
 
   it('falls back to a plain sentence when the answer has no error body', async () => {

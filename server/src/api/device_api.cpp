@@ -413,9 +413,9 @@ void DeviceApi::batch(const http::RequestPtr& request, http::Respond respond) {
         return respond(errorResponse(batch.error()));
     }
     auto online = comesOnline(*caller, (*batch)->received_at);
-    bool queued = queue_.submit(
-        std::move(*batch), [this, flight, respond, request_id = request->request_id,
-                            online](Result<store::IngestOutcome> outcome) {
+    bool queued =
+        queue_.submit(std::move(*batch), [this, flight, respond, request_id = request->request_id,
+                                          online](Result<store::IngestOutcome> outcome) {
             finishBatch(flight, std::move(outcome), respond, request_id, online);
         });
     if (!queued) {

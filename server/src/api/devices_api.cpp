@@ -1047,11 +1047,11 @@ Response changeStatus(const ApiContext& ctx, const Request& request, const Princ
     if (!changed) {
         return errorResponse(changed.error());
     }
-    live::publishDeviceStatus(ctx.live,
-                              live::DeviceFacts{id, row->text(kOrganization), row->text(kSite),
-                                                row->text(kSerial), row->text(kName), *status,
-                                                row->optionalInteger(kLastSeen)},
-                              from);
+    live::publishDeviceStatus(
+        ctx.live,
+        live::DeviceFacts{id, row->text(kOrganization), row->text(kSite), row->text(kSerial),
+                          row->text(kName), *status, row->optionalInteger(kLastSeen)},
+        from);
     return answerDevice(ctx, id);
 }
 

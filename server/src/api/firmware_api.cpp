@@ -146,10 +146,8 @@ Response answerBundle(store::SqlSession& sql, int status, const std::string& id)
 }
 
 Error versionExists(const std::string& version, const std::string& channel) {
-    return Error{409,
-                 "version_exists",
-                 "firmware " + version + " already exists on channel " + channel,
-                 {}};
+    return Error{
+        409, "version_exists", "firmware " + version + " already exists on channel " + channel, {}};
 }
 
 // Whether another bundle of `channel` has the precedence of `version` (build metadata aside).
@@ -259,8 +257,7 @@ std::string modelCondition(store::SqlSession& sql, const std::string& model,
     if (sql.dialect() == "postgresql") {
         return " AND b.models @> jsonb_build_array(" + placeholder + "::text)";
     }
-    return " AND EXISTS (SELECT 1 FROM json_each(b.models) m WHERE m.value = " + placeholder +
-           ")";
+    return " AND EXISTS (SELECT 1 FROM json_each(b.models) m WHERE m.value = " + placeholder + ")";
 }
 
 Response listBundles(FirmwareArea& area, const Request& request, const Principal& principal) {
@@ -287,7 +284,8 @@ Response listBundles(FirmwareArea& area, const Request& request, const Principal
         where.append(" AND b.version = ").append(addParam(params, ota::canonicalVersion(*version)));
     }
     if (auto search = request.queryParam("search"); search && !search->empty()) {
-        where.append(" AND ").append(containsText({"b.version", "b.release_notes"}, *search, params));
+        where.append(" AND ").append(
+            containsText({"b.version", "b.release_notes"}, *search, params));
     }
     std::string query = "SELECT ";
     query.append(kColumns).append(", ").append(page->sortColumn());

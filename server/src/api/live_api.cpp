@@ -41,8 +41,8 @@ std::string_view authorityOf(std::string_view origin) {
 }
 
 Response upgradeRequired(const Request&) {
-    Response response = errorResponse(
-        426, "upgrade_required", "this endpoint speaks WebSocket: send the upgrade handshake");
+    Response response = errorResponse(426, "upgrade_required",
+                                      "this endpoint speaks WebSocket: send the upgrade handshake");
     response.setHeader("upgrade", "websocket");
     return response;
 }
@@ -74,8 +74,9 @@ Response LiveApi::ticket(const Request& request, const Principal& principal) {
     if (!made) {
         return errorResponse(made.error());
     }
-    return http::jsonResponse(201, json::object{{"ticket", made->text},
-                                                {"expires_at", formatRfc3339Millis(made->expires_at)}});
+    return http::jsonResponse(201,
+                              json::object{{"ticket", made->text},
+                                           {"expires_at", formatRfc3339Millis(made->expires_at)}});
 }
 
 std::variant<Response, std::shared_ptr<http::WebSocketSession>> LiveApi::accept(

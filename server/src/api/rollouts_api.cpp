@@ -33,12 +33,11 @@ constexpr std::string_view kWhat = "rollout";
 constexpr std::size_t kMaxDevices = 10'000;
 constexpr std::int64_t kDefaultThresholdBp = 1000;  // 10 %
 constexpr std::int64_t kDefaultMinimum = 3;
-constexpr std::array<std::string_view, 4> kStatuses{"active", "paused", "completed",
-                                                    "cancelled"};
+constexpr std::array<std::string_view, 4> kStatuses{"active", "paused", "completed", "cancelled"};
 constexpr std::array<std::string_view, 3> kKinds{"immediate", "staged", "manual"};
-constexpr std::array<std::string_view, 8> kDeviceStates{
-    "pending",   "up_to_date", "offered", "downloading",
-    "installing", "completed", "failed",  "rolled_back"};
+constexpr std::array<std::string_view, 8> kDeviceStates{"pending",     "up_to_date", "offered",
+                                                        "downloading", "installing", "completed",
+                                                        "failed",      "rolled_back"};
 
 json::value percentValue(std::int64_t basis_points) {
     if (basis_points % 100 == 0) {
@@ -114,8 +113,8 @@ Result<ota::Rollout> visibleRollout(const ApiContext& ctx, const Request& reques
     if (!*rollout) {
         return notFound(kWhat);
     }
-    if (auto allowed = require(principal, action, Target{(*rollout)->organization_id, {}, {}},
-                               kWhat);
+    if (auto allowed =
+            require(principal, action, Target{(*rollout)->organization_id, {}, {}}, kWhat);
         !allowed) {
         return allowed.takeError();
     }
@@ -123,8 +122,8 @@ Result<ota::Rollout> visibleRollout(const ApiContext& ctx, const Request& reques
 }
 
 Error rolloutClosed(const ota::Rollout& rollout) {
-    return Error{409, "rollout_closed", "this rollout is " + rollout.status + ": it cannot change",
-                 {}};
+    return Error{
+        409, "rollout_closed", "this rollout is " + rollout.status + ": it cannot change", {}};
 }
 
 // ---- Targeting fields of a create or update ------------------------------------------------
@@ -238,8 +237,8 @@ Response listRollouts(const ApiContext& ctx, const Request& request, const Princ
         return errorResponse(page.error());
     }
     store::SqlParams params;
-    std::string where = allowedRows(principal, auth::Action::firmware_read,
-                                    {"r.organization_id", "", ""}, params);
+    std::string where =
+        allowedRows(principal, auth::Action::firmware_read, {"r.organization_id", "", ""}, params);
     for (const char* name : {"organization_id", "bundle_id"}) {
         auto id = idParam(request, name);
         if (!id) {
@@ -306,8 +305,8 @@ Result<NewRollout> readNewRollout(const ApiContext& ctx, const Request& request,
         }
     }
     if (bundle_id) {
-        auto bundle = ctx.sql.query("SELECT count(*) FROM firmware_bundles WHERE id = $1",
-                                    {*bundle_id});
+        auto bundle =
+            ctx.sql.query("SELECT count(*) FROM firmware_bundles WHERE id = $1", {*bundle_id});
         if (!bundle) {
             return bundle.takeError();
         }
@@ -362,8 +361,7 @@ Result<void> insertRollout(store::SqlSession& tx, const std::string& id, const N
     return {};
 }
 
-Response createRollout(const ApiContext& ctx, const Request& request,
-                       const Principal& principal) {
+Response createRollout(const ApiContext& ctx, const Request& request, const Principal& principal) {
     auto rollout = readNewRollout(ctx, request, principal);
     if (!rollout) {
         return errorResponse(rollout.error());
@@ -484,8 +482,9 @@ Response patchRollout(const ApiContext& ctx, const Request& request, const Princ
         if (auto updated = updateRollout(tx, **current, *fields); !updated) {
             return updated;
         }
-        return audit(tx, principal, request, rollout->organization_id,
-                     {"rollout.updated", "rollout", rollout->id, updateSummary(**current, *fields)});
+        return audit(
+            tx, principal, request, rollout->organization_id,
+            {"rollout.updated", "rollout", rollout->id, updateSummary(**current, *fields)});
     });
     if (!changed) {
         return errorResponse(changed.error());
@@ -582,13 +581,11 @@ Response pauseRollout(const ApiContext& ctx, const Request& request, const Princ
     return changeStatus(ctx, request, principal, {"paused", {"active"}, "rollout.paused"});
 }
 
-Response resumeRollout(const ApiContext& ctx, const Request& request,
-                       const Principal& principal) {
+Response resumeRollout(const ApiContext& ctx, const Request& request, const Principal& principal) {
     return changeStatus(ctx, request, principal, {"active", {"paused"}, "rollout.resumed"});
 }
 
-Response cancelRollout(const ApiContext& ctx, const Request& request,
-                       const Principal& principal) {
+Response cancelRollout(const ApiContext& ctx, const Request& request, const Principal& principal) {
     return changeStatus(ctx, request, principal,
                         {"cancelled", {"active", "paused"}, "rollout.cancelled"});
 }
@@ -642,8 +639,8 @@ Result<std::vector<ota::RolloutDevice>> filterDevices(const Request& request,
     }
     std::string term = lowercase(request.queryParam("search").value_or(""));
     std::erase_if(devices, [&](const ota::RolloutDevice& d) {
-        bool state_ok = states.empty() ||
-                        std::find(states.begin(), states.end(), d.state) != states.end();
+        bool state_ok =
+            states.empty() || std::find(states.begin(), states.end(), d.state) != states.end();
         bool term_ok = term.empty() || lowercase(d.serial).find(term) != std::string::npos ||
                        lowercase(d.name).find(term) != std::string::npos;
         return !state_ok || !term_ok;

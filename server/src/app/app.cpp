@@ -110,15 +110,13 @@ App::App(Config config) : config_(std::move(config)) {
     offline_watch_ = std::make_unique<live::OfflineWatch>(config_, *store_, *bus_);
     queue_ = std::make_unique<ingest::IngestQueue>(
         *store_, static_cast<std::size_t>(config_.ingest_queue_limit), kMaxGroupRecords);
-    queue_->onCommitted(
-        [bus = bus_.get(), store = store_.get()](const store::IngestBatch& batch,
-                                                 const store::IngestCounts& counts) {
-            live::publishBatch(*bus, store->sql(), batch, counts);
-        });
+    queue_->onCommitted([bus = bus_.get(), store = store_.get()](
+                            const store::IngestBatch& batch, const store::IngestCounts& counts) {
+        live::publishBatch(*bus, store->sql(), batch, counts);
+    });
     firmware_ =
         std::make_unique<ota::FirmwareService>(*store_, config_.data_dir, config_.secret_key);
-    device_api_ =
-        std::make_unique<api::DeviceApi>(config_, *store_, *queue_, *firmware_, *bus_);
+    device_api_ = std::make_unique<api::DeviceApi>(config_, *store_, *queue_, *firmware_, *bus_);
     device_api_->addRoutes(router_);
     auth_api_ = std::make_unique<api::AuthApi>(config_, *store_);
     auth_api_->addRoutes(router_);

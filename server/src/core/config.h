@@ -36,10 +36,10 @@ struct Config {
     std::int64_t max_firmware_bytes = 64 * 1024 * 1024;  // largest firmware image uploaded
 
     // Live updates (/ws).
-    int live_ping_ms = 30'000;                     // ping interval; the login is re-checked then
-    int live_queue_messages = 1024;                // send queue of one connection, in messages
-    std::int64_t live_queue_bytes = 1024 * 1024;   // and in bytes; past either: close 4008
-    int offline_check_seconds = 15;                // how often devices going offline are noticed
+    int live_ping_ms = 30'000;                    // ping interval; the login is re-checked then
+    int live_queue_messages = 1024;               // send queue of one connection, in messages
+    std::int64_t live_queue_bytes = 1024 * 1024;  // and in bytes; past either: close 4008
+    int offline_check_seconds = 15;               // how often devices going offline are noticed
 
     std::string brand_name = "EsoCore";
     std::string product_name = "EsoCore Cloud";

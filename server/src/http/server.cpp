@@ -19,6 +19,7 @@
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -437,8 +438,16 @@ WebSocketConnection::Step WebSocketConnection::nextStep(
     return Step::wait;
 }
 
+// Connections opened together would ping, and re-check their logins, together: the first
+// ping comes after a random part of the interval, so that the checks spread over it.
+std::chrono::milliseconds firstPing(std::chrono::milliseconds interval) {
+    thread_local std::minstd_rand random{std::random_device{}()};
+    std::uniform_int_distribution<std::int64_t> part(interval.count() / 2, interval.count());
+    return std::chrono::milliseconds(part(random));
+}
+
 asio::awaitable<void> WebSocketConnection::writeLoop() {
-    auto next_ping = std::chrono::steady_clock::now() + options_.ping_interval;
+    auto next_ping = std::chrono::steady_clock::now() + firstPing(options_.ping_interval);
     for (;;) {
         std::shared_ptr<const std::string> message;
         CloseReason reason;
@@ -514,8 +523,7 @@ struct Server::Impl {
     asio::awaitable<bool> writeStreamed(beast::tcp_stream& stream, Response& response,
                                         bool keep_alive, bool head, unsigned version);
     Request makeRequest(BeastRequest& beast_request, const std::string& remote);
-    asio::awaitable<SpoolOutcome> readSpooled(beast::tcp_stream& stream,
-                                              beast::flat_buffer& buffer,
+    asio::awaitable<SpoolOutcome> readSpooled(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                               bhttp::request_parser<bhttp::string_body>& head,
                                               std::int64_t limit, const std::string& directory,
                                               SpoolFile& file, BeastRequest& message);
@@ -888,7 +896,8 @@ asio::awaitable<SpoolOutcome> Server::Impl::readSpooled(
     file.path = path;
     while (!parser.is_done()) {
         stream.expires_after(options.idle_timeout);
-        auto [read_ec, bytes] = co_await bhttp::async_read_some(stream, buffer, parser, use_nothrow);
+        auto [read_ec, bytes] =
+            co_await bhttp::async_read_some(stream, buffer, parser, use_nothrow);
         if (read_ec == bhttp::error::body_limit) {
             co_return SpoolOutcome::too_large;
         }
@@ -949,9 +958,9 @@ asio::awaitable<bool> Server::Impl::serveOne(beast::tcp_stream& stream, beast::f
         BeastRequest spooled_head;
         SpoolOutcome body = SpoolOutcome::stored;
         if (match.route && !match.route->options.spool_directory.empty()) {
-            body = co_await readSpooled(stream, buffer, parser, limit,
-                                        match.route->options.spool_directory, spooled,
-                                        spooled_head);
+            body =
+                co_await readSpooled(stream, buffer, parser, limit,
+                                     match.route->options.spool_directory, spooled, spooled_head);
         } else {
             auto [body_ec, body_bytes] =
                 co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
@@ -961,12 +970,12 @@ asio::awaitable<bool> Server::Impl::serveOne(beast::tcp_stream& stream, beast::f
         }
         BeastRequest& message = spooled.path.empty() ? parser.get() : spooled_head;
         if (body == SpoolOutcome::too_large || body == SpoolOutcome::cannot_store) {
-            response = body == SpoolOutcome::too_large
-                           ? errorResponse(413, "body_too_large",
-                                           "request body larger than " + std::to_string(limit) +
-                                               " bytes")
-                           : errorResponse(507, "cannot_store_body",
-                                           "the server cannot store the request body");
+            response =
+                body == SpoolOutcome::too_large
+                    ? errorResponse(413, "body_too_large",
+                                    "request body larger than " + std::to_string(limit) + " bytes")
+                    : errorResponse(507, "cannot_store_body",
+                                    "the server cannot store the request body");
             keep_alive = false;
             session.body_refused = true;
         } else if (body == SpoolOutcome::broken) {

@@ -10,9 +10,10 @@ namespace esocore::live {
 namespace {
 
 metrics::Counter& publishedMessages() {
-    static metrics::Counter& counter = metrics::Registry::instance().counter(
-        "esocore_live_published_total", "Messages published to live-update channels that had "
-                                        "subscribers");
+    static metrics::Counter& counter =
+        metrics::Registry::instance().counter("esocore_live_published_total",
+                                              "Messages published to live-update channels that had "
+                                              "subscribers");
     return counter;
 }
 

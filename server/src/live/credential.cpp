@@ -101,8 +101,8 @@ Result<std::optional<api::Principal>> principalOf(store::SqlSession& sql,
 }
 
 Result<Ticket> issueTicket(store::SqlSession& sql, const LiveCredential& credential, Micros now) {
-    if (auto swept = sql.execute("DELETE FROM live_tickets WHERE expires_at < $1",
-                                 {now - kTicketKeep});
+    if (auto swept =
+            sql.execute("DELETE FROM live_tickets WHERE expires_at < $1", {now - kTicketKeep});
         !swept) {
         return swept.takeError();
     }
@@ -119,8 +119,8 @@ Result<Ticket> issueTicket(store::SqlSession& sql, const LiveCredential& credent
     return ticket;
 }
 
-Result<std::optional<LiveCredential>> redeemTicket(store::SqlSession& sql,
-                                                   const std::string& text, Micros now) {
+Result<std::optional<LiveCredential>> redeemTicket(store::SqlSession& sql, const std::string& text,
+                                                   Micros now) {
     auto rows = sql.query(
         "UPDATE live_tickets SET used_at = $1 WHERE id = $2 AND used_at IS NULL "
         "AND expires_at > $3 RETURNING user_id, credential, session_id, api_token_id, "

@@ -46,7 +46,7 @@ Result<Ticket> issueTicket(store::SqlSession& sql, const LiveCredential& credent
 
 /// Uses the ticket up: the credential it stands for, or nothing when the ticket is unknown,
 /// already used or expired. Of concurrent redeemers of one ticket, one gets it.
-Result<std::optional<LiveCredential>> redeemTicket(store::SqlSession& sql,
-                                                   const std::string& text, Micros now);
+Result<std::optional<LiveCredential>> redeemTicket(store::SqlSession& sql, const std::string& text,
+                                                   Micros now);
 
 }  // namespace esocore::live

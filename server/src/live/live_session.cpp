@@ -26,10 +26,9 @@ bool allowedAnywhere(const api::Principal& principal, auth::Action action) {
     if (principal.user.is_staff) {
         return true;
     }
-    return std::any_of(principal.memberships.begin(), principal.memberships.end(),
-                       [action](const accounts::Membership& m) {
-                           return auth::allowed(m.role, m.scope, action);
-                       });
+    return std::any_of(
+        principal.memberships.begin(), principal.memberships.end(),
+        [action](const accounts::Membership& m) { return auth::allowed(m.role, m.scope, action); });
 }
 
 auth::Action actionOf(ChannelKind kind) {
@@ -135,10 +134,10 @@ void LiveSession::subscribe(const Channel& channel, const json::value* id) {
     }
     if (!subscriptions_.contains(channel.name)) {
         if (subscriptions_.size() >= kMaxSubscriptions) {
-            return refuse("too_many_subscriptions",
-                          "at most " + std::to_string(kMaxSubscriptions) +
-                              " subscriptions per connection",
-                          channel.name, id);
+            return refuse(
+                "too_many_subscriptions",
+                "at most " + std::to_string(kMaxSubscriptions) + " subscriptions per connection",
+                channel.name, id);
         }
         subscriptions_.emplace(channel.name, Entry{*filter, listen(channel.name, *filter)});
         subscriptionGauge().add(1);
@@ -180,10 +179,10 @@ Subscription LiveSession::listen(const std::string& channel, const Filter& filte
 }
 
 void LiveSession::deliver(const Filter& filter, const Message& message) {
-    const api::Target target = filter.target ? *filter.target
-                                             : api::Target{message.scope.organization_id,
-                                                           message.scope.site_id,
-                                                           message.scope.device_id};
+    const api::Target target = filter.target
+                                   ? *filter.target
+                                   : api::Target{message.scope.organization_id,
+                                                 message.scope.site_id, message.scope.device_id};
     if (api::mayPerform(*principal(), filter.action, target)) {
         socket_->send(message.text);
     }

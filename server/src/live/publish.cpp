@@ -14,8 +14,7 @@ namespace json = boost::json;
 
 namespace {
 
-std::string messageText(std::string_view type, std::string_view channel,
-                        const json::object& data) {
+std::string messageText(std::string_view type, std::string_view channel, const json::object& data) {
     json::object message{{"type", type}, {"channel", channel}, {"data", data}};
     return json::serialize(message);
 }
@@ -150,8 +149,8 @@ void publishBatchEvents(Bus& bus, store::SqlSession& sql, const store::IngestBat
 }  // namespace
 
 DeviceFacts factsOf(const store::Device& device) {
-    return DeviceFacts{device.id,     device.organization_id, device.site_id,  device.serial,
-                       device.name,   device.status,          device.last_seen};
+    return DeviceFacts{device.id,   device.organization_id, device.site_id,  device.serial,
+                       device.name, device.status,          device.last_seen};
 }
 
 void publishDeviceOnline(Bus& bus, const DeviceFacts& device) {

@@ -1,13 +1,12 @@
 #include "ota/firmware.h"
 
-#include <sodium.h>
-
-#include <boost/json.hpp>
 #include <fcntl.h>
+#include <sodium.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <filesystem>
 
 #include "core/crypto.h"
@@ -91,8 +90,8 @@ std::string FirmwareService::spoolDirectory() const {
 Result<void> FirmwareService::checkNewVersion(const std::string& version,
                                               const std::string& channel) {
     auto parsed = parseVersion(version);
-    auto rows = store_.sql().query("SELECT version FROM firmware_bundles WHERE channel = $1",
-                                   {channel});
+    auto rows =
+        store_.sql().query("SELECT version FROM firmware_bundles WHERE channel = $1", {channel});
     if (!rows) {
         return rows.takeError();
     }
@@ -179,11 +178,11 @@ Result<store::FirmwareBundle> FirmwareService::addBundle(const NewBundle& reques
             return inserted.takeError();
         }
         if (*inserted == 0) {
-            return Error{409,
-                         "version_exists",
-                         "firmware " + bundle.version + " already exists on channel " +
-                             bundle.channel,
-                         {}};
+            return Error{
+                409,
+                "version_exists",
+                "firmware " + bundle.version + " already exists on channel " + bundle.channel,
+                {}};
         }
         return also ? also(tx, bundle) : Result<void>{};
     });

@@ -53,9 +53,9 @@ Result<std::vector<RolloutDevice>> devicesWithUpdates(store::SqlSession& sql,
     std::vector<RolloutDevice> devices;
     for (const auto& row : *rows) {
         RolloutDevice device = deviceOf(row);
-        device.update = store::DeviceUpdate{row.text(8),   row.text(0),      row.text(9),
-                                            row.text(10),  row.text(11),     row.text(12),
-                                            row.text(13),  row.integer(14), row.integer(15)};
+        device.update = store::DeviceUpdate{row.text(8),  row.text(0),     row.text(9),
+                                            row.text(10), row.text(11),    row.text(12),
+                                            row.text(13), row.integer(14), row.integer(15)};
         device.state = device.update->status;
         devices.push_back(std::move(device));
     }
@@ -142,8 +142,8 @@ Result<std::vector<RolloutDevice>> rolloutDevices(store::SqlSession& sql, const 
         if (!reaches(rollout.target, facts)) {
             continue;
         }
-        device.state = runsAtLeast(device.running_version, rollout.version) ? "up_to_date"
-                                                                            : "pending";
+        device.state =
+            runsAtLeast(device.running_version, rollout.version) ? "up_to_date" : "pending";
         devices->push_back(std::move(device));
     }
     std::sort(devices->begin(), devices->end(),
@@ -170,11 +170,10 @@ Progress progressOf(const std::vector<RolloutDevice>& devices) {
 }
 
 json::object progressJson(const Progress& p) {
-    return json::object{{"targeted", p.targeted},       {"pending", p.pending},
-                        {"up_to_date", p.up_to_date},   {"offered", p.offered},
-                        {"downloading", p.downloading}, {"installing", p.installing},
-                        {"completed", p.completed},     {"failed", p.failed},
-                        {"rolled_back", p.rolled_back}};
+    return json::object{
+        {"targeted", p.targeted},   {"pending", p.pending},         {"up_to_date", p.up_to_date},
+        {"offered", p.offered},     {"downloading", p.downloading}, {"installing", p.installing},
+        {"completed", p.completed}, {"failed", p.failed},           {"rolled_back", p.rolled_back}};
 }
 
 Result<FailureCount> failureCount(store::SqlSession& sql, const std::string& rollout_id) {

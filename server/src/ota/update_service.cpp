@@ -28,9 +28,8 @@ constexpr const char* kUpdateColumns =
     "rollout_id";
 
 store::DeviceUpdate readUpdate(const store::SqlRow& row) {
-    return store::DeviceUpdate{row.text(0), row.text(1), row.text(2),    row.text(3),
-                               row.text(4), row.text(5), row.text(6),    row.integer(7),
-                               row.integer(8)};
+    return store::DeviceUpdate{row.text(0), row.text(1), row.text(2),    row.text(3),   row.text(4),
+                               row.text(5), row.text(6), row.integer(7), row.integer(8)};
 }
 
 bool started(const std::string& state) {
@@ -98,12 +97,9 @@ OtaEvent failureEvent(const store::Device& device, const store::DeviceUpdate& up
     std::string description = "update to " + update.to_version +
                               (failed ? " failed" : " was rolled back") +
                               (update.error.empty() ? "" : ": " + update.error);
-    json::object metadata{{"version", update.to_version},
-                          {"from_version", update.from_version},
-                          {"bundle_id", update.bundle_id},
-                          {"rollout_id", textOrNull(rollout_id)},
-                          {"update_id", update.id},
-                          {"error", update.error}};
+    json::object metadata{{"version", update.to_version},  {"from_version", update.from_version},
+                          {"bundle_id", update.bundle_id}, {"rollout_id", textOrNull(rollout_id)},
+                          {"update_id", update.id},        {"error", update.error}};
     return OtaEvent{device.organization_id,
                     &device,
                     failed ? "ota_failed" : "ota_rolled_back",
@@ -133,11 +129,9 @@ bool better(const Candidate& a, const Candidate& b) {
 }
 
 Result<void> recordSystemAudit(store::SqlSession& tx, const Rollout& rollout,
-                               const std::string& action, const std::string& summary,
-                               Micros now) {
+                               const std::string& action, const std::string& summary, Micros now) {
     return accounts::recordAudit(tx, accounts::Actor{{}, rollout.organization_id, {}, {}},
-                                 accounts::AuditEntry{action, "rollout", rollout.id, summary},
-                                 now);
+                                 accounts::AuditEntry{action, "rollout", rollout.id, summary}, now);
 }
 
 }  // namespace
@@ -154,8 +148,8 @@ Result<std::optional<store::FirmwareBundle>> UpdateService::findBundle(const std
     }
     const store::SqlRow& r = rows->front();
     return std::optional<store::FirmwareBundle>{
-        store::FirmwareBundle{r.text(0), r.text(1), r.text(2), r.text(3), r.text(4),
-                              r.integer(5), r.text(6), r.text(7), r.text(8), r.integer(9)}};
+        store::FirmwareBundle{r.text(0), r.text(1), r.text(2), r.text(3), r.text(4), r.integer(5),
+                              r.text(6), r.text(7), r.text(8), r.integer(9)}};
 }
 
 Result<std::optional<Offer>> UpdateService::findOffer(const store::Device& device,
@@ -164,7 +158,8 @@ Result<std::optional<Offer>> UpdateService::findOffer(const store::Device& devic
         return std::optional<Offer>{};
     }
     std::string query = kRolloutSelect;
-    query.append(" WHERE r.organization_id = $1 AND r.status = 'active' ORDER BY r.created_at, r.id");
+    query.append(
+        " WHERE r.organization_id = $1 AND r.status = 'active' ORDER BY r.created_at, r.id");
     auto rows = sql_.query(query, {device.organization_id});
     auto history = sql_.query(
         "SELECT rollout_id, id, status FROM device_updates "
@@ -226,8 +221,9 @@ Result<std::optional<Offer>> UpdateService::offer(const store::Device& device,
 Result<void> UpdateService::recordOffer(const store::Device& device, const std::string& running,
                                         Offer& offer) {
     Micros now = nowMicros();
-    store::DeviceUpdate update{newUuid(), device.id, offer.bundle.id, running,
-                               offer.bundle.version, "offered", "", now, now};
+    store::DeviceUpdate update{
+        newUuid(), device.id, offer.bundle.id, running, offer.bundle.version, "offered", "",
+        now,       now};
     bool created = false;
     auto recorded = sql_.transaction([&](store::SqlSession& tx) -> Result<void> {
         auto inserted = tx.execute(
@@ -249,8 +245,9 @@ Result<void> UpdateService::recordOffer(const store::Device& device, const std::
         if (!withdrawn) {
             return withdrawn.takeError();
         }
-        auto rows = tx.query("SELECT id FROM device_updates WHERE device_id = $1 AND rollout_id = $2",
-                             {device.id, offer.rollout_id});
+        auto rows =
+            tx.query("SELECT id FROM device_updates WHERE device_id = $1 AND rollout_id = $2",
+                     {device.id, offer.rollout_id});
         if (!rows) {
             return rows.takeError();
         }
@@ -310,15 +307,17 @@ Result<store::DeviceUpdate> UpdateService::report(const store::Device& device,
         if (!*found) {
             return Error{409,
                          "no_update_in_progress",
-                         "no update to " + (report.version.empty() ? "any version" : report.version) +
+                         "no update to " +
+                             (report.version.empty() ? "any version" : report.version) +
                              " was offered to this device",
                          {}};
         }
         update = (*found)->first;
         if (!transitionAllowed(update.status, report.status)) {
-            return Error{
-                409, "invalid_transition",
-                "cannot go from " + update.status + " to " + report.status, {}};
+            return Error{409,
+                         "invalid_transition",
+                         "cannot go from " + update.status + " to " + report.status,
+                         {}};
         }
         if (update.status == report.status) {
             return {};  // a resent report
@@ -339,8 +338,8 @@ Result<store::DeviceUpdate> UpdateService::report(const store::Device& device,
 }
 
 Result<void> UpdateService::applyReport(store::SqlSession& tx, const store::Device& device,
-                                        store::DeviceUpdate& update,
-                                        const std::string& rollout_id, ReportEffects& effects) {
+                                        store::DeviceUpdate& update, const std::string& rollout_id,
+                                        ReportEffects& effects) {
     auto saved = tx.execute(
         "UPDATE device_updates SET status = $1, error = $2, updated_at = $3 WHERE id = $4",
         {update.status, update.error, update.updated_at, update.id});
@@ -348,8 +347,9 @@ Result<void> UpdateService::applyReport(store::SqlSession& tx, const store::Devi
         return saved.takeError();
     }
     if (update.status == "completed") {
-        auto set = tx.execute("UPDATE devices SET firmware_version = $1, updated_at = $2 WHERE id = $3",
-                              {update.to_version, update.updated_at, device.id});
+        auto set =
+            tx.execute("UPDATE devices SET firmware_version = $1, updated_at = $2 WHERE id = $3",
+                       {update.to_version, update.updated_at, device.id});
         if (!set) {
             return set.takeError();
         }
@@ -398,10 +398,9 @@ Result<void> UpdateService::pauseForFailures(store::SqlSession& tx, Rollout& rol
                                              const FailureCount& count, ReportEffects& effects) {
     Micros now = nowMicros();
     std::int64_t share_bp = count.failures * kBuckets / count.finished;
-    std::string reason = std::to_string(count.failures) + " of " +
-                         std::to_string(count.finished) +
-                         " finished updates failed or were rolled back (" +
-                         percentText(share_bp) + " %), reaching the threshold of " +
+    std::string reason = std::to_string(count.failures) + " of " + std::to_string(count.finished) +
+                         " finished updates failed or were rolled back (" + percentText(share_bp) +
+                         " %), reaching the threshold of " +
                          percentText(rollout.failure_threshold_bp) + " % and at least " +
                          std::to_string(rollout.failure_minimum);
     auto paused = tx.execute(
@@ -422,7 +421,10 @@ Result<void> UpdateService::pauseForFailures(store::SqlSession& tx, Rollout& rol
                           {"finished", count.finished},
                           {"failure_threshold_percent", percentText(rollout.failure_threshold_bp)},
                           {"failure_minimum", rollout.failure_minimum}};
-    OtaEvent event{rollout.organization_id, nullptr, "rollout_paused", "high",
+    OtaEvent event{rollout.organization_id,
+                   nullptr,
+                   "rollout_paused",
+                   "high",
                    "rollout of firmware " + rollout.version + " paused: " + reason,
                    std::move(metadata)};
     auto stored = insertEvent(tx, event, now);
@@ -430,8 +432,7 @@ Result<void> UpdateService::pauseForFailures(store::SqlSession& tx, Rollout& rol
         return stored.takeError();
     }
     effects.events.push_back(std::move(*stored));
-    return recordSystemAudit(tx, rollout, "rollout.paused", "paused automatically: " + reason,
-                             now);
+    return recordSystemAudit(tx, rollout, "rollout.paused", "paused automatically: " + reason, now);
 }
 
 Result<void> UpdateService::completeIfDone(store::SqlSession& tx, Rollout& rollout) {
@@ -466,12 +467,11 @@ Result<void> UpdateService::completeIfDone(store::SqlSession& tx, Rollout& rollo
     }
     rollout.status = "completed";
     rollout.updated_at = now;
-    return recordSystemAudit(tx, rollout, "rollout.completed",
-                             "every device it reaches finished: " +
-                                 std::to_string(progress.completed) + " completed, " +
-                                 std::to_string(progress.failed + progress.rolled_back) +
-                                 " failed",
-                             now);
+    return recordSystemAudit(
+        tx, rollout, "rollout.completed",
+        "every device it reaches finished: " + std::to_string(progress.completed) + " completed, " +
+            std::to_string(progress.failed + progress.rolled_back) + " failed",
+        now);
 }
 
 void UpdateService::publish(const store::Device& device, const store::DeviceUpdate& update,

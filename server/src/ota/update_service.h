@@ -39,8 +39,7 @@ public:
     /// `running` (any bundle when `running` is not a version). A rollout in which the device
     /// already finished (completed, failed, rolled back) offers nothing again; an update the
     /// device has started (downloading, installing) is offered until it finishes.
-    Result<std::optional<Offer>> findOffer(const store::Device& device,
-                                           const std::string& running);
+    Result<std::optional<Offer>> findOffer(const store::Device& device, const std::string& running);
 
     /// findOffer, recorded as the device's update in that rollout (state `offered`) unless it
     /// already is. An offer of another rollout that the device never started is withdrawn.
@@ -59,8 +58,7 @@ private:
     Result<std::optional<store::FirmwareBundle>> findBundle(const std::string& id);
     Result<std::optional<std::pair<store::DeviceUpdate, std::string>>> findUpdate(
         store::SqlSession& sql, const store::Device& device, const std::string& version);
-    Result<void> recordOffer(const store::Device& device, const std::string& running,
-                             Offer& offer);
+    Result<void> recordOffer(const store::Device& device, const std::string& running, Offer& offer);
     Result<void> applyReport(store::SqlSession& tx, const store::Device& device,
                              store::DeviceUpdate& update, const std::string& rollout_id,
                              ReportEffects& effects);

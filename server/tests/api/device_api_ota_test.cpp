@@ -81,8 +81,7 @@ protected:
     std::string rollOut(const std::string& bundle_id) { return rollOut(bundle_id, RolloutSpec{}); }
 
     // A bundle with an immediate rollout to the organization.
-    store::FirmwareBundle release(const std::string& version,
-                                  const std::string& channel = "stable",
+    store::FirmwareBundle release(const std::string& version, const std::string& channel = "stable",
                                   const std::string& model = "esocore-edge") {
         store::FirmwareBundle bundle = addBundle(version, channel, model);
         rollout_ = rollOut(bundle.id);
@@ -589,11 +588,11 @@ TEST_P(DeviceApiOtaTest, ChannelsGiveStableDevicesStableBetaDevicesBetaAndDevDev
 TEST_P(DeviceApiOtaTest, BetaDeviceTakesAStableReleaseNewerThanTheBeta) {
     release("2.0.0-beta.2", "beta");
     release("2.0.0", "stable");
-    ASSERT_TRUE(server_->store()
-                    .sql()
-                    .execute("UPDATE devices SET firmware_channel = 'beta' WHERE id = $1",
-                             {deviceId()})
-                    .ok());
+    ASSERT_TRUE(
+        server_->store()
+            .sql()
+            .execute("UPDATE devices SET firmware_channel = 'beta' WHERE id = $1", {deviceId()})
+            .ok());
 
     EXPECT_EQ("2.0.0", check("1.9.0").at("version").as_string());
 }
@@ -712,8 +711,8 @@ TEST_P(DeviceApiOtaTest, FailuresPauseTheRolloutAtTheThresholdWithEvents) {
     EXPECT_EQ(1, countRows("SELECT count(*) FROM audit_log WHERE action = 'rollout.paused' "
                            "AND target_id = $1 AND user_id IS NULL",
                            {rollout}));
-    auto reason = server_->store().sql().query(
-        "SELECT paused_reason FROM rollouts WHERE id = $1", {rollout});
+    auto reason =
+        server_->store().sql().query("SELECT paused_reason FROM rollouts WHERE id = $1", {rollout});
     ASSERT_TRUE(reason.ok() && !reason->empty());
     EXPECT_NE(std::string::npos, reason->front().text(0).find("2 of 3"));
     EXPECT_FALSE(testing::jsonObject(device_->get("ota/check?version=1.9.0"))

@@ -64,8 +64,7 @@ TEST_P(LiveApiTest, ConfiguredPublicUrlIsAnAllowedOrigin) {
     start([](Config& config) { config.public_url = "https://portal.example.com"; });
     addPasswordUser(email_, org_, auth::Role::viewer);
     auto session = signIn(email_);
-    auto ws =
-        connectWith({{"Cookie", session.cookie}, {"Origin", "https://portal.example.com"}});
+    auto ws = connectWith({{"Cookie", session.cookie}, {"Origin", "https://portal.example.com"}});
     EXPECT_EQ(101, ws->handshakeStatus()) << ws->refusalBody();
 }
 
@@ -143,8 +142,8 @@ TEST_P(LiveApiTest, TicketWithASessionNeedsTheCsrfToken) {
     auto refused = server_->client().post("/api/live/ticket", "", {{"Cookie", session.cookie}});
     EXPECT_EQ(403, refused.status);
     EXPECT_EQ("csrf_failed", testing::errorCode(refused));
-    auto made = server_->client().post("/api/live/ticket", "",
-                                       {{"Cookie", session.cookie}, {"X-CSRF-Token", session.csrf}});
+    auto made = server_->client().post(
+        "/api/live/ticket", "", {{"Cookie", session.cookie}, {"X-CSRF-Token", session.csrf}});
     EXPECT_EQ(201, made.status) << made.body;
 }
 
@@ -195,8 +194,8 @@ TEST_P(LiveApiTest, RevokedApiTokenClosesWith4401) {
 
 TEST_P(LiveApiTest, TicketConnectionEndsWithTheSessionThatAskedForIt) {
     auto session = signIn(email_);
-    auto made = server_->client().post("/api/live/ticket", "",
-                                       {{"Cookie", session.cookie}, {"X-CSRF-Token", session.csrf}});
+    auto made = server_->client().post(
+        "/api/live/ticket", "", {{"Cookie", session.cookie}, {"X-CSRF-Token", session.csrf}});
     ASSERT_EQ(201, made.status) << made.body;
     std::string ticket(testing::jsonObject(made).at("ticket").as_string());
     auto ws = connectWith({}, "/ws?ticket=" + ticket);
@@ -210,11 +209,11 @@ TEST_P(LiveApiTest, TicketConnectionEndsWithTheSessionThatAskedForIt) {
 TEST_P(LiveApiTest, DeactivatedAccountClosesWith4401) {
     auto ws = connect(owner_);
     ASSERT_EQ(101, ws->handshakeStatus());
-    ASSERT_TRUE(server_->store()
-                    .sql()
-                    .execute("UPDATE users SET is_active = $1 WHERE id = $2",
-                             {std::int64_t{0}, owner_.id})
-                    .ok());
+    ASSERT_TRUE(
+        server_->store()
+            .sql()
+            .execute("UPDATE users SET is_active = $1 WHERE id = $2", {std::int64_t{0}, owner_.id})
+            .ok());
     EXPECT_EQ(4401, ws->closeCode(std::chrono::seconds(5)));
 }
 

@@ -41,8 +41,7 @@ unsigned short LiveTest::port() const {
     return static_cast<unsigned short>(std::stoi(url.substr(url.rfind(':') + 1)));
 }
 
-std::unique_ptr<WebSocketClient> LiveTest::connect(const ApiUser& user,
-                                                   const std::string& target) {
+std::unique_ptr<WebSocketClient> LiveTest::connect(const ApiUser& user, const std::string& target) {
     return connectWith(user.headers(), target);
 }
 
@@ -62,10 +61,10 @@ void LiveTest::subscribe(WebSocketClient& ws, const std::string& channel) {
     EXPECT_EQ("subscribed", typeOf(answer)) << json::serialize(answer);
 }
 
-std::string LiveTest::addPasswordUser(const std::string& email,
-                                      const std::string& organization_id, auth::Role role) {
-    store::User user{newUuid(), email,        "Live Tester", hashPassword(kPassword),
-                     false,     "UTC",        nowMicros()};
+std::string LiveTest::addPasswordUser(const std::string& email, const std::string& organization_id,
+                                      auth::Role role) {
+    store::User user{newUuid(), email, "Live Tester", hashPassword(kPassword),
+                     false,     "UTC", nowMicros()};
     EXPECT_TRUE(server_->store().createUser(user).ok());
     EXPECT_TRUE(server_->store()
                     .addMembership(user.id, organization_id, std::string(auth::roleName(role)))
@@ -81,9 +80,9 @@ BrowserSession LiveTest::signIn(const std::string& email) {
     std::string cookie = result.header("set-cookie");
     json::object answer = parsed(result);
     const json::value* csrf = answer.if_contains("csrf_token");
-    return BrowserSession{cookie.substr(0, cookie.find(';')),
-                          csrf != nullptr && csrf->is_string() ? std::string(csrf->as_string())
-                                                               : std::string()};
+    return BrowserSession{cookie.substr(0, cookie.find(';')), csrf != nullptr && csrf->is_string()
+                                                                  ? std::string(csrf->as_string())
+                                                                  : std::string()};
 }
 
 std::string LiveTest::accessToken(const std::string& email) {

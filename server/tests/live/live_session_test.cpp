@@ -24,8 +24,7 @@ using testing::typeOf;
 class LiveSessionTest : public testing::LiveTest {
 protected:
     // Messages until none arrives for `quiet`.
-    std::vector<json::object> drain(testing::WebSocketClient& ws,
-                                    std::chrono::milliseconds quiet) {
+    std::vector<json::object> drain(testing::WebSocketClient& ws, std::chrono::milliseconds quiet) {
         std::vector<json::object> messages;
         for (auto message = ws.nextJson(quiet); !message.empty(); message = ws.nextJson(quiet)) {
             messages.push_back(std::move(message));
@@ -193,8 +192,8 @@ TEST_P(LiveSessionTest, TelemetryIsCoalescedPerSeriesAndBatch) {
         for (const auto& [name, count] : series) {
             if (i < count) {
                 records.append(records.size() > 1 ? "," : "")
-                    .append(testing::makePoint(name, first + Micros{i} * 1'000'000,
-                                               std::to_string(i)));
+                    .append(
+                        testing::makePoint(name, first + Micros{i} * 1'000'000, std::to_string(i)));
             }
         }
     }
@@ -321,8 +320,8 @@ TEST_P(LiveSessionTest, AlertsChannelDeliversOnlyVisibleAlerts) {
 TEST_P(LiveSessionTest, OtaReportsArePublishedAsProgress) {
     auto device = addDevice(org_);
     Micros now = nowMicros();
-    store::FirmwareBundle bundle{newUuid(), "1.2.0", "stable", R"(["esocore-edge"])", "", 1,
-                                 "x",       "x",     "x",      now};
+    store::FirmwareBundle bundle{newUuid(), "1.2.0", "stable", R"(["esocore-edge"])", "", 1, "x",
+                                 "x",       "x",     now};
     ASSERT_TRUE(server_->store().addFirmwareBundle(bundle).ok());
     store::DeviceUpdate offer{newUuid(), device.id, bundle.id, "1.1.0", "1.2.0",
                               "offered", "",        now,       now};
@@ -330,8 +329,7 @@ TEST_P(LiveSessionTest, OtaReportsArePublishedAsProgress) {
     auto ws = connect(owner_);
     subscribe(*ws, "devices");
     testing::DeviceClient client(*server_, device);
-    auto report =
-        client.post("ota/report", R"({"status": "downloading", "version": "1.2.0"})");
+    auto report = client.post("ota/report", R"({"status": "downloading", "version": "1.2.0"})");
     ASSERT_EQ(200, report.status) << report.body;
     auto progress = ws->nextJson();
     EXPECT_EQ("ota.progress", typeOf(progress));

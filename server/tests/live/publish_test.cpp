@@ -77,7 +77,8 @@ TEST(PublishTest, BatchTelemetryGoesToTheDeviceAndMetricChannels) {
     // No events: the SQL session is never used.
     struct NoSql final : store::SqlSession {
         std::string dialect() const override { return "none"; }
-        Result<std::vector<store::SqlRow>> query(std::string_view, const store::SqlParams&) override {
+        Result<std::vector<store::SqlRow>> query(std::string_view,
+                                                 const store::SqlParams&) override {
             ADD_FAILURE() << "no query expected";
             return std::vector<store::SqlRow>{};
         }

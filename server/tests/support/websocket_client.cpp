@@ -51,8 +51,7 @@ struct WebSocketClient::State : std::enable_shared_from_this<State> {
         std::lock_guard lock(mutex);
         reading = false;
         if (ec) {
-            close_code = ec == websocket::error::closed ? static_cast<int>(ws.reason().code)
-                                                        : 1006;
+            close_code = ec == websocket::error::closed ? static_cast<int>(ws.reason().code) : 1006;
             changed.notify_all();
             return;
         }
@@ -94,12 +93,12 @@ WebSocketClient::WebSocketClient(unsigned short port, const std::string& target,
     if (ec) {
         return;
     }
-    ws.set_option(websocket::stream_base::decorator([headers = options.headers](
-                                                        websocket::request_type& request) {
-        for (const auto& [name, value] : headers) {
-            request.set(name, value);
-        }
-    }));
+    ws.set_option(websocket::stream_base::decorator(
+        [headers = options.headers](websocket::request_type& request) {
+            for (const auto& [name, value] : headers) {
+                request.set(name, value);
+            }
+        }));
     ws.control_callback([state = state_.get()](websocket::frame_type kind, beast::string_view) {
         if (kind == websocket::frame_type::ping) {
             std::lock_guard lock(state->mutex);
@@ -141,9 +140,8 @@ void WebSocketClient::send(const boost::json::object& message) {
 
 std::optional<std::string> WebSocketClient::next(std::chrono::milliseconds timeout) {
     std::unique_lock lock(state_->mutex);
-    state_->changed.wait_for(lock, timeout, [&] {
-        return !state_->messages.empty() || state_->close_code.has_value();
-    });
+    state_->changed.wait_for(
+        lock, timeout, [&] { return !state_->messages.empty() || state_->close_code.has_value(); });
     if (state_->messages.empty()) {
         return std::nullopt;
     }
