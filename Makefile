@@ -66,7 +66,7 @@ portal:
 test-portal:
 	scripts/test-portal.sh
 
-test: bootstrap-test format-check docs-tools build build-asan
+test: bootstrap-test format-check docs-tools build build-asan portal
 	scripts/openapi-lint.sh $(DOCS_CACHE)
 	scripts/test-portal.sh
 	scripts/run-tests.sh $(BUILD) $(ASAN_BUILD)

@@ -29,8 +29,7 @@ std::optional<std::size_t> rangeStart(std::string_view content_range) {
     std::size_t first = 0;
     auto [end, error] =
         std::from_chars(content_range.data(), content_range.data() + content_range.size(), first);
-    if (error != std::errc() || end == content_range.data() + content_range.size() ||
-        *end != '-') {
+    if (error != std::errc() || end == content_range.data() + content_range.size() || *end != '-') {
         return std::nullopt;
     }
     return first;
@@ -57,9 +56,9 @@ asio::awaitable<void> SimDevice::updateFirmware() {
     HttpReply reply = co_await client_.send(
         otaCheckRequest(credentials_, client_.server().base_path, firmware_version_));
     if (reply.error || reply.response.result_int() != 200) {
-        spdlog::debug("{}: update check gave {}", identity_.serial,
-                      reply.error ? reply.error.message()
-                                  : std::to_string(reply.response.result_int()));
+        spdlog::debug(
+            "{}: update check gave {}", identity_.serial,
+            reply.error ? reply.error.message() : std::to_string(reply.response.result_int()));
         co_return;
     }
     ++stats_.ota_checks;
@@ -129,8 +128,8 @@ asio::awaitable<std::optional<std::string>> SimDevice::downloadImage(const Firmw
     for (int piece = 0; piece < kMaxPieces && download_bytes_.size() < offer.size; ++piece) {
         const std::size_t from = download_bytes_.size();
         stats_.ota_resumes += from > 0 ? 1 : 0;
-        HttpReply reply = co_await client_.send(
-            otaDownloadRequest(client_.server().base_path, offer, from));
+        HttpReply reply =
+            co_await client_.send(otaDownloadRequest(client_.server().base_path, offer, from));
         const unsigned status = reply.error ? 0 : reply.response.result_int();
         std::string& body = reply.response.body();
         if (status == 206 && rangeStart(reply.response[http::field::content_range]) == from) {
@@ -162,8 +161,8 @@ void SimDevice::cutThisPiece(std::size_t from) {
         return;
     }
     ++stats_.ota_cuts;
-    download_bytes_.resize(
-        from + std::uniform_int_distribution<std::size_t>(0, received - 1)(rng_));
+    download_bytes_.resize(from +
+                           std::uniform_int_distribution<std::size_t>(0, received - 1)(rng_));
 }
 
 asio::awaitable<bool> SimDevice::reportUpdate(std::string_view status, const FirmwareOffer& offer,

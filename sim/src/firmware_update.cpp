@@ -50,8 +50,7 @@ HttpRequest plainRequest(http::verb method, std::string target) {
     return request;
 }
 
-HttpRequest authenticated(http::verb method, const DeviceCredentials& device,
-                          std::string target) {
+HttpRequest authenticated(http::verb method, const DeviceCredentials& device, std::string target) {
     HttpRequest request = plainRequest(method, std::move(target));
     request.set("X-Device-Id", device.id);
     request.set("X-Auth-Key", device.key);
@@ -77,8 +76,8 @@ std::optional<FirmwareOffer> parseOffer(std::string_view body) {
     // and talks to the server it knows.
     const auto at = url.find(kDeviceApi);
     const auto* size = object->if_contains("size");
-    if (offer.version.empty() || at == std::string::npos || size == nullptr ||
-        !size->is_int64() || size->as_int64() <= 0) {
+    if (offer.version.empty() || at == std::string::npos || size == nullptr || !size->is_int64() ||
+        size->as_int64() <= 0) {
         return std::nullopt;
     }
     offer.path = url.substr(at + kDeviceApi.size());
@@ -110,8 +109,8 @@ HttpRequest otaPublicKeyRequest(std::string_view base_path) {
 HttpRequest otaDownloadRequest(std::string_view base_path, const FirmwareOffer& offer,
                                std::size_t from) {
     // The link's token is the credential: the download carries no device key.
-    HttpRequest request = plainRequest(
-        http::verb::get, std::string(base_path).append(kDeviceApi).append(offer.path));
+    HttpRequest request =
+        plainRequest(http::verb::get, std::string(base_path).append(kDeviceApi).append(offer.path));
     if (from > 0) {
         request.set(http::field::range, "bytes=" + std::to_string(from) + "-");
     }

@@ -42,9 +42,8 @@ SimDevice::SimDevice(asio::any_io_executor executor, DeviceCredentials credentia
       firmware_version_(kFirmwareVersion) {
     // Devices ask for updates at random points of the first interval, not all at once.
     if (settings_.ota_check_interval.count() > 0) {
-        next_ota_check_ = Clock::now() + std::chrono::milliseconds{
-                                             std::uniform_int_distribution<std::int64_t>(
-                                                 0, settings_.ota_check_interval.count())(rng_)};
+        std::uniform_int_distribution<std::int64_t> first(0, settings_.ota_check_interval.count());
+        next_ota_check_ = Clock::now() + std::chrono::milliseconds{first(rng_)};
     }
 }
 

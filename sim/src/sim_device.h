@@ -15,9 +15,9 @@
 
 #include "backoff.h"
 #include "batch_builder.h"
+#include "firmware_update.h"
 #include "fleet.h"
 #include "fleet_stats.h"
-#include "firmware_update.h"
 #include "http_client.h"
 #include "offline_buffer.h"
 #include "record.h"

@@ -33,12 +33,9 @@ protected:
         crypto_sign_detached(signature.data(), nullptr,
                              reinterpret_cast<const unsigned char*>(image.data()), image.size(),
                              secret_key_.data());
-        return FirmwareOffer{"2.0.0",
-                             image.size(),
-                             sha256Hex(image),
-                             base64(signature.data(), signature.size()),
-                             publicKey(),
-                             "ota/download/token"};
+        return FirmwareOffer{"2.0.0",          image.size(),
+                             sha256Hex(image), base64(signature.data(), signature.size()),
+                             publicKey(),      "ota/download/token"};
     }
 
     std::array<unsigned char, crypto_sign_PUBLICKEYBYTES> public_key_{};

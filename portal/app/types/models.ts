@@ -36,3 +36,6 @@ export type Branding = Schemas['Branding']
 
 export type TelemetrySeriesList = Schemas['TelemetrySeriesList']
 export type TelemetryBuckets = Schemas['TelemetryBuckets']
+
+export type AuditEntry = Schemas['AuditEntry']
+export type AuditEntryList = Schemas['AuditEntryList']

@@ -448,6 +448,9 @@ Response AuthApi::deleteToken(const Request& request) {
         return errorResponse(principal.error());
     }
     std::string id(request.param("id"));
+    if (!isUuid(id)) {
+        return errorResponse(404, "not_found", "no such API token");
+    }
     auto revoked = accounts::revokeApiToken(sql_, principal->user.id, id, nowMicros());
     if (!revoked) {
         return errorResponse(revoked.error());

@@ -48,6 +48,7 @@ void printBanner(const App& app, unsigned short port,
     std::cout << "\nEsoCore Cloud " << kVersion << " is serving on " << url << "\n"
               << "  store:     " << app.config().database_url << "\n"
               << "  portal:    " << url << "/\n"
+              << "  API docs:  " << url << "/api/docs/   (ReDoc: " << url << "/api/redoc/)\n"
               << "  device API: " << url << "/api/iot/v1/\n"
               << "  health:    " << url << "/healthz   metrics: " << url << "/metrics\n";
     if (first) {

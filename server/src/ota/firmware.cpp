@@ -60,6 +60,33 @@ Result<void> withImage(const std::string& path, const std::function<void(std::st
     return {};
 }
 
+Error versionExists(const std::string& version, const std::string& channel) {
+    return Error{
+        409, "version_exists", "firmware " + version + " already exists on channel " + channel, {}};
+}
+
+Result<void> checkRequest(const NewBundle& request) {
+    if (!parseVersion(request.version)) {
+        return Error{
+            422, "invalid_version", "'" + request.version + "' is not a semantic version", {}};
+    }
+    if (request.channel != "stable" && request.channel != "beta" && request.channel != "dev") {
+        return Error{422, "invalid_channel", "channel must be stable, beta or dev", {}};
+    }
+    if (request.models.empty()) {
+        return Error{422, "invalid_models", "name at least one model the image is for", {}};
+    }
+    return {};
+}
+
+std::string modelsJson(const std::vector<std::string>& list) {
+    boost::json::array models;
+    for (const auto& model : list) {
+        models.emplace_back(model);
+    }
+    return boost::json::serialize(models);
+}
+
 }  // namespace
 
 FirmwareService::FirmwareService(store::Store& store, std::string data_dir,
@@ -98,10 +125,7 @@ Result<void> FirmwareService::checkNewVersion(const std::string& version,
     for (const auto& row : *rows) {
         auto other = parseVersion(row.text(0));
         if (other && compareVersions(*other, *parsed) == 0) {
-            return Error{409,
-                         "version_exists",
-                         "firmware " + row.text(0) + " already exists on channel " + channel,
-                         {}};
+            return versionExists(row.text(0), channel);
         }
     }
     return {};
@@ -126,17 +150,32 @@ Result<std::string> FirmwareService::placeImage(const NewBundle& request, const 
     return path;
 }
 
+// The bundle's row, and whatever else the caller records with it, in one transaction.
+Result<void> FirmwareService::recordBundle(const store::FirmwareBundle& bundle,
+                                           const BundleHook& also) {
+    return store_.sql().transaction([&](store::SqlSession& tx) -> Result<void> {
+        auto inserted = tx.execute(
+            "INSERT INTO firmware_bundles (id, version, channel, models, release_notes, size, "
+            "sha256, signature, path, created_at, updated_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+            "ON CONFLICT (version, channel) DO NOTHING",
+            {bundle.id, bundle.version, bundle.channel, bundle.models_json, bundle.release_notes,
+             bundle.size, bundle.sha256, bundle.signature, bundle.path, bundle.created_at,
+             bundle.created_at});
+        if (!inserted) {
+            return inserted.takeError();
+        }
+        if (*inserted == 0) {
+            return versionExists(bundle.version, bundle.channel);
+        }
+        return also ? also(tx, bundle) : Result<void>{};
+    });
+}
+
 Result<store::FirmwareBundle> FirmwareService::addBundle(const NewBundle& request,
                                                          const BundleHook& also) {
-    if (!parseVersion(request.version)) {
-        return Error{
-            422, "invalid_version", "'" + request.version + "' is not a semantic version", {}};
-    }
-    if (request.channel != "stable" && request.channel != "beta" && request.channel != "dev") {
-        return Error{422, "invalid_channel", "channel must be stable, beta or dev", {}};
-    }
-    if (request.models.empty()) {
-        return Error{422, "invalid_models", "name at least one model the image is for", {}};
+    if (auto valid = checkRequest(request); !valid) {
+        return valid.takeError();
     }
     store::FirmwareBundle bundle;
     bundle.id = newUuid();
@@ -153,11 +192,7 @@ Result<store::FirmwareBundle> FirmwareService::addBundle(const NewBundle& reques
     if (!read) {
         return read.takeError();
     }
-    boost::json::array models;
-    for (const auto& m : request.models) {
-        models.emplace_back(m);
-    }
-    bundle.models_json = boost::json::serialize(models);
+    bundle.models_json = modelsJson(request.models);
     bundle.release_notes = request.release_notes;
     bundle.created_at = nowMicros();
     auto placed = placeImage(request, bundle.id);
@@ -165,28 +200,7 @@ Result<store::FirmwareBundle> FirmwareService::addBundle(const NewBundle& reques
         return placed.takeError();
     }
     bundle.path = *placed;
-    auto stored = store_.sql().transaction([&](store::SqlSession& tx) -> Result<void> {
-        auto inserted = tx.execute(
-            "INSERT INTO firmware_bundles (id, version, channel, models, release_notes, size, "
-            "sha256, signature, path, created_at, updated_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-            "ON CONFLICT (version, channel) DO NOTHING",
-            {bundle.id, bundle.version, bundle.channel, bundle.models_json, bundle.release_notes,
-             bundle.size, bundle.sha256, bundle.signature, bundle.path, bundle.created_at,
-             bundle.created_at});
-        if (!inserted) {
-            return inserted.takeError();
-        }
-        if (*inserted == 0) {
-            return Error{
-                409,
-                "version_exists",
-                "firmware " + bundle.version + " already exists on channel " + bundle.channel,
-                {}};
-        }
-        return also ? also(tx, bundle) : Result<void>{};
-    });
-    if (!stored) {
+    if (auto stored = recordBundle(bundle, also); !stored) {
         std::error_code ignored;
         std::filesystem::remove(bundle.path, ignored);
         return stored.takeError();

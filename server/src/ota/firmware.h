@@ -65,6 +65,7 @@ public:
 private:
     Result<void> checkNewVersion(const std::string& version, const std::string& channel);
     Result<std::string> placeImage(const NewBundle& request, const std::string& id);
+    Result<void> recordBundle(const store::FirmwareBundle& bundle, const BundleHook& also);
 
     store::Store& store_;
     std::string data_dir_;

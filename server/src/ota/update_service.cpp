@@ -128,6 +128,36 @@ bool better(const Candidate& a, const Candidate& b) {
     return !a.update_id.empty() && b.update_id.empty();
 }
 
+// The device's update (id, state) in each rollout that offered it one.
+using UpdatesByRollout = std::unordered_map<std::string, std::pair<std::string, std::string>>;
+
+std::optional<Candidate> bestCandidate(const std::vector<store::SqlRow>& rollouts,
+                                       const UpdatesByRollout& updates, const store::Device& device,
+                                       const std::string& running) {
+    DeviceFacts facts{device.id, device.model, device.firmware_channel,
+                      jsonStrings(device.tags_json)};
+    auto current = parseVersion(running);
+    std::optional<Candidate> best;
+    for (const auto& row : rollouts) {
+        Rollout rollout = readRollout(row);
+        auto version = parseVersion(rollout.version);
+        auto update = updates.find(rollout.id);
+        bool has_update = update != updates.end();
+        if (!version || !reaches(rollout.target, facts) ||
+            (current && compareVersions(*version, *current) <= 0) ||
+            (has_update && isFinished(update->second.second))) {
+            continue;
+        }
+        Candidate candidate{std::move(rollout), std::move(*version),
+                            has_update ? update->second.first : "",
+                            has_update ? update->second.second : ""};
+        if (!best || better(candidate, *best)) {
+            best = std::move(candidate);
+        }
+    }
+    return best;
+}
+
 Result<void> recordSystemAudit(store::SqlSession& tx, const Rollout& rollout,
                                const std::string& action, const std::string& summary, Micros now) {
     return accounts::recordAudit(tx, accounts::Actor{{}, rollout.organization_id, {}, {}},
@@ -168,31 +198,11 @@ Result<std::optional<Offer>> UpdateService::findOffer(const store::Device& devic
     if (!rows || !history) {
         return rows ? history.takeError() : rows.takeError();
     }
-    std::unordered_map<std::string, std::pair<std::string, std::string>> updates;
+    UpdatesByRollout updates;
     for (const auto& row : *history) {
         updates[row.text(0)] = {row.text(1), row.text(2)};
     }
-    DeviceFacts facts{device.id, device.model, device.firmware_channel,
-                      jsonStrings(device.tags_json)};
-    auto current = parseVersion(running);
-    std::optional<Candidate> best;
-    for (const auto& row : *rows) {
-        Rollout rollout = readRollout(row);
-        auto version = parseVersion(rollout.version);
-        auto update = updates.find(rollout.id);
-        bool has_update = update != updates.end();
-        if (!version || !reaches(rollout.target, facts) ||
-            (current && compareVersions(*version, *current) <= 0) ||
-            (has_update && isFinished(update->second.second))) {
-            continue;
-        }
-        Candidate candidate{std::move(rollout), std::move(*version),
-                            has_update ? update->second.first : "",
-                            has_update ? update->second.second : ""};
-        if (!best || better(candidate, *best)) {
-            best = std::move(candidate);
-        }
-    }
+    auto best = bestCandidate(*rows, updates, device, running);
     if (!best) {
         return std::optional<Offer>{};
     }

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -316,6 +318,110 @@ TEST_F(StreamedBodyTest, HeadSendsTheHeadersWithoutProducingTheBody) {
     EXPECT_EQ(0u, answer.rfind("HTTP/1.1 200", 0)) << answer;
     EXPECT_EQ("", bodyOf(answer));
     EXPECT_EQ(0, produced_.load());
+}
+
+// Routes that spool their body to disk (RouteOptions::spool_directory), on a server of their own.
+class SpooledBodyTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        http::RouteOptions options{.max_body = 64 * 1024,
+                                   .spool_directory = (dir_.path() / "incoming").string()};
+        router_.add("POST", "/upload", http::SyncHandler([this](const http::Request& request) {
+                        std::ifstream in(request.body_file, std::ios::binary);
+                        std::string content((std::istreambuf_iterator<char>(in)),
+                                            std::istreambuf_iterator<char>());
+                        if (request.header("x-keep") == "1") {
+                            std::filesystem::rename(request.body_file, dir_.path() / "kept.bin");
+                        }
+                        http::Response response;
+                        response.body = std::to_string(request.body.size()) + ":" + content;
+                        return response;
+                    }),
+                    options);
+        http::ServerOptions server_options;
+        server_options.listen = "127.0.0.1:0";
+        server_options.threads = 1;
+        server_ = std::make_unique<http::Server>(server_options, router_);
+        port_ = server_->bind();
+        thread_ = std::thread([this] { server_->run(false); });
+    }
+
+    void TearDown() override {
+        server_->stop();
+        thread_.join();
+    }
+
+    std::string exchangeRaw(const std::string& bytes) const {
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port_);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        timeval timeout{5, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        std::string answer;
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+            ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) >= 0) {
+            char chunk[4096];
+            for (ssize_t n; (n = ::recv(fd, chunk, sizeof chunk, 0)) > 0;) {
+                answer.append(chunk, static_cast<std::size_t>(n));
+            }
+        }
+        ::close(fd);
+        return answer;
+    }
+
+    // A chunked upload of `pieces`, each sent as one chunk.
+    static std::string chunkedUpload(const std::vector<std::string>& pieces,
+                                     const std::string& extra_header = {}) {
+        std::string request = "POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+                              extra_header + "Transfer-Encoding: chunked\r\n\r\n";
+        for (const auto& piece : pieces) {
+            char size[32];
+            std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+            request.append(size).append(piece).append("\r\n");
+        }
+        return request.append("0\r\n\r\n");
+    }
+
+    std::size_t spooled() const {
+        std::error_code ec;
+        auto entries = std::filesystem::directory_iterator(dir_.path() / "incoming", ec);
+        return ec ? 0 : static_cast<std::size_t>(std::distance(entries, {}));
+    }
+
+    testing::TempDir dir_;
+    http::Router router_;
+    std::unique_ptr<http::Server> server_;
+    std::thread thread_;
+    unsigned short port_ = 0;
+};
+
+TEST_F(SpooledBodyTest, HandlerGetsTheBodyAsAFileAndNotInMemory) {
+    std::string answer = exchangeRaw(chunkedUpload({std::string(30'000, 'a'), "tail"}));
+
+    EXPECT_EQ(0u, answer.rfind("HTTP/1.1 200", 0)) << answer.substr(0, 200);
+    EXPECT_NE(std::string::npos, answer.find("\r\n\r\n0:" + std::string(30'000, 'a') + "tail"));
+    EXPECT_EQ(0u, spooled()) << "the file goes once the answer is sent";
+}
+
+TEST_F(SpooledBodyTest, HandlerMayKeepTheFile) {
+    std::string answer = exchangeRaw(chunkedUpload({"firmware"}, "X-Keep: 1\r\n"));
+
+    EXPECT_EQ(0u, answer.rfind("HTTP/1.1 200", 0)) << answer;
+    std::ifstream kept(dir_.path() / "kept.bin");
+    std::string content;
+    std::getline(kept, content);
+    EXPECT_EQ("firmware", content);
+}
+
+TEST_F(SpooledBodyTest, ChunkedBodyOverTheLimitIs413AndLeavesNoFile) {
+    std::string answer =
+        exchangeRaw(chunkedUpload({std::string(40'000, 'a'), std::string(40'000, 'b')}));
+
+    EXPECT_EQ(0u, answer.rfind("HTTP/1.1 413", 0)) << answer.substr(0, 200);
+    EXPECT_NE(std::string::npos, answer.find("body_too_large"));
+    EXPECT_EQ(0u, spooled());
 }
 
 }  // namespace
