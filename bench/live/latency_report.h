@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "paced_uploads.h"
+#include "server_metrics.h"
 #include "socket_fleet.h"
 
 namespace esocore::bench {
@@ -38,6 +39,7 @@ struct LiveFigures {
     std::optional<std::uint64_t> rss_connected_kib;  // VmRSS with every client subscribed
     std::optional<std::uint64_t> rss_end_kib;        // VmRSS after the uploads
     std::optional<std::uint64_t> hwm_kib;            // VmHWM of the whole run
+    std::optional<SendWait> send_wait;               // the server's own queueing of messages
 };
 
 /// Latency of each delivered message: its receipt minus its batch's 200 (a message that came

@@ -18,6 +18,7 @@
 #include "latency_report.h"
 #include "paced_uploads.h"
 #include "postgres_database.h"
+#include "server_metrics.h"
 #include "sign_in.h"
 #include "socket_fleet.h"
 #include "work_dir.h"
@@ -134,6 +135,7 @@ LiveFigures runAgainstServer(const LiveOptions& options, const ServerSetup& setu
     std::this_thread::sleep_for(std::chrono::seconds(2));
     fleet.stop();
     figures.rss_end_kib = server.residentKib();
+    figures.send_wait = readSendWait(server.port());
     figures.hwm_kib = server.peakResidentKib();
     figures.batches_ok = uploads.batches_ok;
     figures.batches_failed = uploads.batches_failed;

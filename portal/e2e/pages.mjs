@@ -46,7 +46,14 @@ export async function checkAccessibility(page, where) {
       id: violation.id,
       impact: violation.impact,
       help: violation.help,
-      targets: violation.nodes.slice(0, 3).map(node => node.target.join(' '))
+      // For contrast, the colours and ratio that axe measured say what to change.
+      targets: violation.nodes.slice(0, 3).map((node) => {
+        const data = node.any?.[0]?.data
+        const colours = data?.contrastRatio
+          ? ` [${data.fgColor} on ${data.bgColor}: ${data.contrastRatio}]`
+          : ''
+        return node.target.join(' ') + colours
+      })
     }))
   })
   return violations

@@ -38,6 +38,7 @@ let adminPage
 let simulated
 let configured
 let simulator
+let site
 
 before(async () => {
   await server.createSuperuser(admin.email, admin.password)
@@ -54,6 +55,12 @@ before(async () => {
     organization_id: organization.id,
     role: 'viewer'
   }, token)
+  site = await server.api('POST', '/api/sites', {
+    organization_id: organization.id,
+    name: 'North plant',
+    time_zone: 'Europe/Berlin'
+  }, token)
+  await server.api('PATCH', `/api/devices/${configured.id}`, { site_id: site.id }, token)
   await server.uploadExampleBatch(configured, join(root, 'examples/batch.json'))
 
   browser = await chromium.launch({ executablePath: options.chromium, args: ['--no-sandbox'] })
@@ -158,11 +165,19 @@ test('editing the configuration changes the device API ETag', { timeout: 30_000 
   assert.ok(before.etag, 'the device API answers an ETag')
 
   await page.goto(`${server.url}/devices/${configured.id}`)
+  // The editor takes the stored overrides when they arrive: edit only after that.
   const editor = page.getByLabel('Configuration overrides as JSON')
+  await editor.waitFor()
+  await page.waitForFunction(
+    () => document.querySelector('textarea[aria-label="Configuration overrides as JSON"]')?.value !== ''
+  )
   await editor.fill(JSON.stringify({ upload_interval_s: 17 }, null, 2))
-  await page.getByRole('button', { name: 'Save configuration' }).click()
-  await page.getByRole('button', { name: 'Save configuration' }).and(page.locator(':disabled'))
-    .waitFor()
+  const [saved] = await Promise.all([
+    page.waitForResponse(answer => answer.url().endsWith(`/api/devices/${configured.id}/configuration`)
+      && answer.request().method() !== 'GET'),
+    page.getByRole('button', { name: 'Save configuration' }).click()
+  ])
+  assert.ok(saved.ok(), `saving answered ${saved.status()}`)
 
   const afterSave = await server.deviceConfig(configured)
   assert.equal(afterSave.status, 200)
@@ -214,6 +229,7 @@ test('screenshots of every main page at 1440 px and 375 px, and no serious axe f
       { name: 'devices', path: '/devices' },
       { name: 'device', path: `/devices/${simulated.id}` },
       { name: 'sites', path: '/sites' },
+      { name: 'site', path: `/sites/${site.id}` },
       { name: 'alerts', path: '/alerts' },
       { name: 'audit', path: '/audit' }
     ]

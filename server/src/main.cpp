@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     add->add_option("file", firmware.file, "Image file")->required()->check(CLI::ExistingFile);
     add->add_option("--version", firmware.version, "Semantic version")->required();
     add->add_option("--channel", firmware.channel, "stable, beta or dev");
-    add->add_option("--model", firmware.models, "Supported models (repeatable)");
+    add->add_option("--model", firmware.models, "Supported models (repeatable)")->required();
     add->add_option("--notes", firmware.notes, "Release notes");
 
     cli::BackupOptions backup_options;

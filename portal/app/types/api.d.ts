@@ -1018,7 +1018,8 @@ export interface paths {
         };
         /**
          * Download a firmware image
-         * @description The link from `/api/iot/v1/ota/check`; the token is the credential. `Range` resumes a download.
+         * @description The link from `/api/iot/v1/ota/check`; the token is the credential. `Range` resumes a
+         *     download. Answers over 1 MiB are streamed from disk with chunked transfer encoding.
          */
         get: operations["deviceDownloadFirmware"];
         put?: never;

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <fstream>
+#include <memory>
 
 #include "core/crypto.h"
 #include "core/log.h"
@@ -104,6 +105,27 @@ bool noneMatchNames(std::string_view header, std::string_view etag) {
         }
     }
     return false;
+}
+
+// Downloads up to this size are answered whole, with a Content-Length; larger ones stream.
+constexpr std::int64_t kWholeDownload = 1024 * 1024;
+
+// The next `length` bytes of the image, read piece by piece as the answer is sent: a fleet
+// downloading a large image at once never holds copies of it in memory.
+http::BodyProducer imagePieces(std::shared_ptr<std::ifstream> in, std::int64_t length) {
+    auto left = std::make_shared<std::int64_t>(length);
+    return [in = std::move(in), left]() -> Result<std::string> {
+        std::string piece(static_cast<std::size_t>(std::min<std::int64_t>(*left, 64 * 1024)), '\0');
+        if (piece.empty()) {
+            return piece;
+        }
+        in->read(piece.data(), static_cast<std::streamsize>(piece.size()));
+        if (!*in) {
+            return Error{500, "firmware_unreadable", "the firmware image cannot be read", {}};
+        }
+        *left -= static_cast<std::int64_t>(piece.size());
+        return piece;
+    };
 }
 
 // Parses `bytes=a-b`, `bytes=a-` or `bytes=-n` against `size`; nothing when unsatisfiable.
@@ -547,11 +569,16 @@ Response DeviceApi::otaDownload(const Request& request) {
         response.setHeader("content-range", "bytes " + std::to_string(first) + "-" +
                                                 std::to_string(last) + "/" + std::to_string(size));
     }
-    std::ifstream in((*bundle)->path, std::ios::binary);
-    response.body.resize(static_cast<std::size_t>(std::max<std::int64_t>(0, last - first + 1)));
-    in.seekg(first);
-    in.read(response.body.data(), static_cast<std::streamsize>(response.body.size()));
-    if (!in) {
+    std::int64_t length = std::max<std::int64_t>(0, last - first + 1);
+    auto in = std::make_shared<std::ifstream>((*bundle)->path, std::ios::binary);
+    in->seekg(first);
+    if (length > kWholeDownload) {
+        response.producer = imagePieces(in, length);
+    } else {
+        response.body.resize(static_cast<std::size_t>(length));
+        in->read(response.body.data(), static_cast<std::streamsize>(length));
+    }
+    if (!*in) {
         return errorResponse(500, "firmware_unreadable", "the firmware image cannot be read");
     }
     response.setHeader("content-type", "application/octet-stream");

@@ -7,9 +7,8 @@
 
 namespace esocore::api {
 
-void addManaged(http::Router& router, const RequestAuthenticator& authenticator,
-                std::string method, std::string pattern, ManagedHandler handler,
-                http::RouteOptions options) {
+void addManaged(http::Router& router, const RequestAuthenticator& authenticator, std::string method,
+                std::string pattern, ManagedHandler handler, http::RouteOptions options) {
     router.add(
         std::move(method), std::move(pattern),
         http::SyncHandler([&authenticator, handler = std::move(handler)](const http::Request& r) {
@@ -155,9 +154,8 @@ Result<std::string> targetOrganization(const Principal& principal, auth::Action 
                  {{"organization_id", "required"}}};
 }
 
-Result<void> audit(store::SqlSession& sql, const Principal& principal,
-                   const http::Request& request, const std::string& organization_id,
-                   accounts::AuditEntry entry) {
+Result<void> audit(store::SqlSession& sql, const Principal& principal, const http::Request& request,
+                   const std::string& organization_id, accounts::AuditEntry entry) {
     accounts::Actor actor{principal.user.id, organization_id, request.remote_address,
                           std::string(request.header("user-agent"))};
     return accounts::recordAudit(sql, actor, entry, nowMicros());

@@ -36,9 +36,8 @@ using ManagedHandler = std::function<http::Response(const http::Request&, const 
 
 /// Adds a route that first authenticates the caller (401 not_authenticated, 403 csrf_failed)
 /// and then runs `handler`. A failure of the store inside the handler answers 500.
-void addManaged(http::Router& router, const RequestAuthenticator& authenticator,
-                std::string method, std::string pattern, ManagedHandler handler,
-                http::RouteOptions options = {});
+void addManaged(http::Router& router, const RequestAuthenticator& authenticator, std::string method,
+                std::string pattern, ManagedHandler handler, http::RouteOptions options = {});
 
 /// The one answer for an object that does not exist or that the caller may not see:
 /// 404 not_found "<what> not found", the same body in both cases.
@@ -79,9 +78,8 @@ Result<std::string> targetOrganization(const Principal& principal, auth::Action 
                                        const std::optional<std::string>& requested);
 
 /// Appends one change to the audit log, as done by the principal from this request.
-Result<void> audit(store::SqlSession& sql, const Principal& principal,
-                   const http::Request& request, const std::string& organization_id,
-                   accounts::AuditEntry entry);
+Result<void> audit(store::SqlSession& sql, const Principal& principal, const http::Request& request,
+                   const std::string& organization_id, accounts::AuditEntry entry);
 
 /// `$N` for the next parameter: appends `value` to `params` and returns its placeholder.
 std::string addParam(store::SqlParams& params, store::SqlValue value);

@@ -12,7 +12,9 @@ namespace esocore::api {
 namespace json = boost::json;
 
 Error invalidParameter(std::string name, std::string message) {
-    return Error{400, "invalid_parameter", "invalid query parameter " + name,
+    return Error{400,
+                 "invalid_parameter",
+                 "invalid query parameter " + name,
                  {{std::move(name), std::move(message)}}};
 }
 
@@ -30,8 +32,7 @@ Result<std::optional<std::int64_t>> integerParam(const http::Request& request,
     return std::optional<std::int64_t>{value};
 }
 
-Result<std::optional<std::int64_t>> timeParam(const http::Request& request,
-                                              std::string_view name) {
+Result<std::optional<std::int64_t>> timeParam(const http::Request& request, std::string_view name) {
     auto text = request.queryParam(name);
     if (!text) {
         return std::optional<std::int64_t>{};

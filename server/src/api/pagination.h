@@ -74,8 +74,7 @@ private:
 Result<std::optional<std::int64_t>> integerParam(const http::Request& request,
                                                  std::string_view name);
 /// A query parameter as RFC 3339 time; 400 invalid_parameter when it is not one.
-Result<std::optional<std::int64_t>> timeParam(const http::Request& request,
-                                              std::string_view name);
+Result<std::optional<std::int64_t>> timeParam(const http::Request& request, std::string_view name);
 /// 400 invalid_parameter naming the parameter.
 Error invalidParameter(std::string name, std::string message);
 

@@ -123,8 +123,8 @@ std::optional<std::int64_t> BodyReader::integer(std::string_view key, NumberRule
         return std::nullopt;
     }
     if (*out < rule.min || *out > rule.max) {
-        fail(std::string(key), "must be between " + std::to_string(rule.min) + " and " +
-                                   std::to_string(rule.max));
+        fail(std::string(key),
+             "must be between " + std::to_string(rule.min) + " and " + std::to_string(rule.max));
         return std::nullopt;
     }
     return out;

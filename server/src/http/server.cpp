@@ -227,6 +227,9 @@ struct WebSocketMetrics {
     metrics::Counter& slow_closes =
         r.counter("esocore_ws_slow_consumer_closes_total",
                   "WebSocket connections closed with 4008 because their send queue overflowed");
+    metrics::Histogram& send_wait =
+        r.histogram("esocore_ws_send_wait_seconds",
+                    "Time from queueing a WebSocket message to the end of its write to the socket");
 };
 
 WebSocketMetrics& wsMetrics() {
@@ -261,8 +264,13 @@ private:
 
     asio::awaitable<void> readLoop();
     asio::awaitable<void> writeLoop();
-    Step nextStep(std::chrono::steady_clock::time_point next_ping,
-                  std::shared_ptr<const std::string>& message, CloseReason& reason);
+    struct Queued {
+        std::shared_ptr<const std::string> text;
+        std::chrono::steady_clock::time_point at;
+    };
+
+    Step nextStep(std::chrono::steady_clock::time_point next_ping, Queued& message,
+                  CloseReason& reason);
     void wakeWriter();  // with mutex_ held
     void dropQueue();   // with mutex_ held
     void armCloseDeadline();
@@ -274,7 +282,7 @@ private:
     asio::steady_timer close_deadline_;
     std::shared_ptr<WebSocketSession> session_;
     std::mutex mutex_;
-    std::deque<std::shared_ptr<const std::string>> queue_;
+    std::deque<Queued> queue_;
     std::size_t queued_bytes_ = 0;
     std::optional<CloseReason> closing_;
     bool writer_waiting_ = false;
@@ -308,7 +316,7 @@ bool WebSocketConnection::send(std::shared_ptr<const std::string> text) {
     queued_bytes_ += text->size();
     m.queue_bytes.add(static_cast<std::int64_t>(text->size()));
     m.queue_messages.add(1);
-    queue_.push_back(std::move(text));
+    queue_.push_back(Queued{std::move(text), std::chrono::steady_clock::now()});
     wakeWriter();
     return true;
 }
@@ -413,8 +421,7 @@ asio::awaitable<void> WebSocketConnection::readLoop() {
 }
 
 WebSocketConnection::Step WebSocketConnection::nextStep(
-    std::chrono::steady_clock::time_point next_ping, std::shared_ptr<const std::string>& message,
-    CloseReason& reason) {
+    std::chrono::steady_clock::time_point next_ping, Queued& message, CloseReason& reason) {
     std::lock_guard lock(mutex_);
     if (reader_done_) {
         return Step::stop;
@@ -426,8 +433,8 @@ WebSocketConnection::Step WebSocketConnection::nextStep(
     if (!queue_.empty()) {
         message = std::move(queue_.front());
         queue_.pop_front();
-        queued_bytes_ -= message->size();
-        wsMetrics().queue_bytes.add(-static_cast<std::int64_t>(message->size()));
+        queued_bytes_ -= message.text->size();
+        wsMetrics().queue_bytes.add(-static_cast<std::int64_t>(message.text->size()));
         wsMetrics().queue_messages.add(-1);
         return Step::write;
     }
@@ -449,7 +456,7 @@ std::chrono::milliseconds firstPing(std::chrono::milliseconds interval) {
 asio::awaitable<void> WebSocketConnection::writeLoop() {
     auto next_ping = std::chrono::steady_clock::now() + firstPing(options_.ping_interval);
     for (;;) {
-        std::shared_ptr<const std::string> message;
+        Queued message;
         CloseReason reason;
         boost::system::error_code ec;
         switch (nextStep(next_ping, message, reason)) {
@@ -464,11 +471,14 @@ asio::awaitable<void> WebSocketConnection::writeLoop() {
             case Step::write:
                 ws_.text(true);
                 std::tie(ec, std::ignore) =
-                    co_await ws_.async_write(asio::buffer(*message), use_nothrow);
+                    co_await ws_.async_write(asio::buffer(*message.text), use_nothrow);
                 if (ec) {
                     co_return;
                 }
                 wsMetrics().sent.add();
+                wsMetrics().send_wait.observe(
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - message.at)
+                        .count());
                 break;
             case Step::ping:
                 next_ping = std::chrono::steady_clock::now() + options_.ping_interval;

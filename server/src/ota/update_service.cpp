@@ -5,6 +5,7 @@
 
 #include "accounts/audit_log.h"
 #include "core/crypto.h"
+#include "core/metrics.h"
 #include "live/publish.h"
 #include "ota/firmware.h"
 #include "ota/semver.h"
@@ -19,6 +20,17 @@ struct UpdateService::ReportEffects {
 };
 
 namespace {
+
+void countReport(const std::string& status) {
+    metrics::Registry::instance()
+        .counter("esocore_ota_reports_total", "Device update reports that moved an update",
+                 metrics::labels({{"status", status}}))
+        .add();
+}
+
+void countEvent(const char* name, const char* help) {
+    metrics::Registry::instance().counter(name, help).add();
+}
 
 constexpr const char* kBundleColumns =
     "id, version, channel, models, release_notes, size, sha256, signature, path, created_at";
@@ -271,6 +283,7 @@ Result<void> UpdateService::recordOffer(const store::Device& device, const std::
         return recorded;
     }
     if (created) {
+        countEvent("esocore_ota_offers_total", "Updates offered to devices through rollouts");
         live::publishOtaProgress(bus_, live::factsOf(device), update);
         if (auto rollout = findRollout(sql_, offer.rollout_id); rollout && *rollout) {
             publishRolloutProgress(bus_, sql_, **rollout);
@@ -342,6 +355,7 @@ Result<store::DeviceUpdate> UpdateService::report(const store::Device& device,
         return applied.takeError();
     }
     if (changed) {
+        countReport(update.status);
         publish(device, update, effects);
     }
     return update;
@@ -420,6 +434,7 @@ Result<void> UpdateService::pauseForFailures(store::SqlSession& tx, Rollout& rol
     if (!paused) {
         return paused.takeError();
     }
+    countEvent("esocore_ota_rollouts_paused_total", "Rollouts paused by their failure threshold");
     rollout.status = "paused";
     rollout.paused_reason = reason;
     rollout.paused_at = now;

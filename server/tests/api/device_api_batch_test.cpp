@@ -199,7 +199,8 @@ TEST_P(DeviceApiBatchTest, MillionsOfTinyRecordsUnderTheDecodedLimitAreRefusedIn
 
 TEST_P(DeviceApiBatchTest, BodyOfSeveralMebibytesIsAccepted) {
     // Under the 10 MiB body limit, but over the HTTP library's own 1 MiB default.
-    std::string meta = R"(,"meta":{"note":")" + std::string(3000, 'n') + "\"}}";
+    std::string meta = R"(,"meta":{"note":")";
+    meta.append(3000, 'n').append("\"}}");
     std::string records = "[";
     for (int i = 0; i < 1500; ++i) {
         std::string point = testing::makePoint("rh", testing::recordEpoch() + i * 1'000'000, "1");

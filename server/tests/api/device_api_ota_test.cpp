@@ -11,6 +11,7 @@
 #include "ota/firmware.h"
 #include "ota/rollout_rules.h"
 #include "support/device_test.h"
+#include "support/openapi_check.h"
 
 namespace esocore {
 namespace {
@@ -104,8 +105,18 @@ protected:
         return std::make_unique<DeviceClient>(*server_, server_->createDevice("active", overrides));
     }
 
+    // The answer matches its entry in the OpenAPI document.
+    static HttpResult documented(const std::string& method, const std::string& path,
+                                 HttpResult result) {
+        EXPECT_EQ("", testing::checkAgainstDocument(method, path, result.status,
+                                                    result.header("content-type"), result.body));
+        return result;
+    }
+
     json::object check(const std::string& version) {
-        HttpResult result = device_->get("ota/check?version=" + version);
+        std::string endpoint = "ota/check?version=" + version;
+        HttpResult result = documented("GET", std::string(testing::kDeviceApi).append(endpoint),
+                                       device_->get(endpoint));
         EXPECT_EQ(200, result.status) << result.body;
         return testing::jsonObject(result);
     }
@@ -118,12 +129,14 @@ protected:
     }
 
     HttpResult download(const std::string& url, const testing::Headers& headers = {}) {
-        return HttpClient(server_->baseUrl()).get(url, headers);
+        return documented("GET", url, HttpClient(server_->baseUrl()).get(url, headers));
     }
 
     HttpResult report(const std::string& status, const std::string& version) {
-        return device_->post(
-            "ota/report", json::serialize(json::object{{"status", status}, {"version", version}}));
+        return documented(
+            "POST", std::string(testing::kDeviceApi) + "ota/report",
+            device_->post("ota/report",
+                          json::serialize(json::object{{"status", status}, {"version", version}})));
     }
 
     testing::TempDir scratch_;
@@ -261,6 +274,24 @@ TEST_P(DeviceApiOtaTest, DownloadServesAnOpenEndedRangeAndClampsTheEnd) {
     EXPECT_EQ(image.substr(4000), open.body);
     EXPECT_EQ(206, clamped.status);
     EXPECT_EQ("bytes 4000-4095/4096", clamped.header("content-range"));
+}
+
+TEST_P(DeviceApiOtaTest, LargeImageStreamsWholeAndFromAnOffset) {
+    store::FirmwareBundle bundle =
+        addBundle("1.10.0", "stable", "esocore-edge", 3 * 1024 * 1024 + 5);
+    rollOut(bundle.id);
+    const std::string& image = images_["1.10.0"];
+    std::string url = offeredUrl("1.9.0");
+
+    HttpResult whole = download(url);
+    HttpResult rest = download(url, {{"Range", "bytes=1000000-"}});
+
+    ASSERT_EQ(200, whole.status);
+    EXPECT_EQ("chunked", whole.header("transfer-encoding")) << "not held in memory whole";
+    EXPECT_TRUE(whole.body == image);
+    ASSERT_EQ(206, rest.status);
+    EXPECT_EQ("bytes 1000000-3145732/3145733", rest.header("content-range"));
+    EXPECT_TRUE(rest.body == image.substr(1'000'000));
 }
 
 TEST_P(DeviceApiOtaTest, RangeOutsideTheImageIs416) {

@@ -41,6 +41,7 @@ struct World {
     std::string dashboard;
     std::string member_membership;  // a viewer's membership, for member.read / member.manage
     std::string claim_code;         // of an unclaimed device registered to the organization
+    std::string rollout;            // an active rollout of a platform-wide firmware bundle
 };
 
 struct Probe {
@@ -111,8 +112,36 @@ protected:
                                                  {member.id});
         EXPECT_TRUE(rows.ok() && !rows->empty());
         w.member_membership = rows.ok() && !rows->empty() ? rows->front().text(0) : "";
+        w.rollout = newUuid();
+        EXPECT_TRUE(server_->store()
+                        .sql()
+                        .execute("INSERT INTO rollouts (id, organization_id, bundle_id, kind, "
+                                 "percentage_bp, failure_threshold_bp, failure_minimum, status, "
+                                 "created_at, updated_at) VALUES ($1, $2, $3, 'immediate', 10000, "
+                                 "1000, 3, 'active', $4, $5)",
+                                 {w.rollout, w.org, platformBundle(), now, now})
+                        .ok());
         return w;
     }
+
+    // One firmware bundle for every world: bundles are platform-wide.
+    std::string platformBundle() {
+        if (bundle_.empty()) {
+            bundle_ = newUuid();
+            Micros now = nowMicros();
+            EXPECT_TRUE(server_->store()
+                            .sql()
+                            .execute("INSERT INTO firmware_bundles (id, version, channel, models, "
+                                     "size, sha256, signature, path, created_at, updated_at) "
+                                     "VALUES ($1, '1.0.0', 'stable', '[\"esocore-edge\"]', 1, "
+                                     "'00', 'AA==', '/nonexistent', $2, $3)",
+                                     {bundle_, now, now})
+                            .ok());
+        }
+        return bundle_;
+    }
+
+    std::string bundle_;
 
     // The user under test: `role` in the world's organization with `scope`.
     ApiUser cellUser(const World& w, Role role, Scope scope) {
@@ -287,15 +316,25 @@ const std::map<Action, ActionProbe>& probes() {
           [](World& w) {
               return Probe{"GET", "/api/audit-log?organization_id=" + w.org};
           }}},
+        {Action::firmware_read,
+         {Level::organization,
+          [](World& w) {
+              return Probe{"GET", "/api/rollouts/" + w.rollout};
+          }}},
+        {Action::rollout_manage,
+         {Level::organization,
+          [](World& w) {
+              return Probe{"POST", "/api/rollouts/" + w.rollout + "/pause"};
+          }}},
     };
     return table;
 }
 
-// Actions whose routes arrive with later work (alert rules and notifications, firmware and
-// rollouts). Each leaves this set when its route and probe exist.
-const std::set<Action> kNotYetRouted{Action::alert_rule_read,   Action::alert_rule_write,
-                                     Action::notification_read, Action::firmware_read,
-                                     Action::firmware_upload,   Action::rollout_manage};
+// Actions whose routes arrive with later work (alert rules and notifications). Each leaves
+// this set when its route and probe exist. firmware.upload has no organization route:
+// firmware bundles are platform-wide and only platform staff upload them (firmware_api.cpp).
+const std::set<Action> kNotYetRouted{Action::alert_rule_read, Action::alert_rule_write,
+                                     Action::notification_read, Action::firmware_upload};
 
 // Whether a membership of `scope` (on the world's site or device) reaches an object at
 // `level`: the organization-level objects are seen by every member, site-level ones by

@@ -636,31 +636,3 @@ TEST(CsvCellTest, NeutralizesFormulasAndQuotesSeparators) {
 
 }  // namespace
 }  // namespace esocore::testing
-namespace esocore::testing {
-namespace {
-TEST_P(TelemetryApiTest, DISABLED_PerfProbe) {
-    Micros t = at("2026-10-01T00:00:00Z");
-    for (int b = 0; b < 20; ++b) {
-        json::array records;
-        for (int i = 0; i < 10000; ++i) {
-            int n = b * 10000 + i;
-            records.push_back(pointRecord("s" + std::to_string(n % 4), t + (n / 4) * kSecond, n));
-        }
-        upload(device_, records);
-    }
-    auto time = [&](const std::string& path) {
-        auto begin = std::chrono::steady_clock::now();
-        HttpResult r = server_->client().request("GET", path, "", owner_.headers());
-        auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
-        std::cout << path.substr(0, 60) << " -> " << r.status << " " << r.body.size() << " bytes " << ms << " ms\n";
-    };
-    time("/api/telemetry/export?device_id=" + device_.id);
-    time("/api/telemetry/export?device_id=" + device_.id + "&format=ndjson&tz=Europe/Berlin");
-    time("/api/telemetry/points?device_id=" + device_.id + "&limit=10000");
-    time("/api/telemetry/buckets?device_id=" + device_.id + "&metric=s1&start=2026-10-01T00:00:00Z&end=2026-10-02T00:00:00Z&interval=1m&agg=avg&tz=Europe/Berlin");
-    time("/api/telemetry/buckets?device_id=" + device_.id + "&metric=s1&start=2026-10-01T00:00:00Z&end=2026-10-02T00:00:00Z&interval=1h&agg=last&tz=Europe/Berlin");
-    time("/api/telemetry/series?device_id=" + device_.id);
-    time("/api/telemetry/latest?device_id=" + device_.id);
-}
-}  // namespace
-}  // namespace esocore::testing

@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "store/migrations.h"
 #include "store/months.h"
 #include "store/postgres/pg_store.h"
 #include "support/test_server.h"
@@ -175,7 +176,10 @@ TEST_P(StoreTest, MigrationsAreIdempotent) {
     ASSERT_TRUE(state.ok());
     EXPECT_GE(state->latest, 2);
     EXPECT_EQ(state->latest, state->current);
-    EXPECT_EQ(state->latest, count("SELECT count(*) FROM schema_migrations"));
+    // Every embedded migration applied once; version numbers may leave gaps.
+    auto embedded = postgres() ? store::postgresMigrations() : store::sqliteMigrations();
+    EXPECT_EQ(static_cast<std::int64_t>(embedded.size()),
+              count("SELECT count(*) FROM schema_migrations"));
     EXPECT_EQ(GetParam(), store_->dialect());
     EXPECT_TRUE(store_->ping());
 }

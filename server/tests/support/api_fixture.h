@@ -66,7 +66,7 @@ protected:
     boost::json::array listAll(const std::string& path, const ApiUser& user);
 
     std::unique_ptr<TestServer> server_;
-    std::string org_;    // an organization with an owner (owner_)
+    std::string org_;  // an organization with an owner (owner_)
     ApiUser owner_;
     std::string other_org_;  // a second organization with its own owner
     ApiUser other_owner_;

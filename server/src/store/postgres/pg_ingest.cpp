@@ -288,10 +288,10 @@ Result<std::vector<IngestOutcome>> GroupCommit::run() {
     if (!tx) {
         return tx.takeError();
     }
-    for (Step step : {&GroupCommit::claimKeys, &GroupCommit::resolveSeries,
-                      &GroupCommit::writePoints, &GroupCommit::writeGroupEvents,
-                      &GroupCommit::writeWindows, &GroupCommit::touchDevices,
-                      &GroupCommit::finishPackets}) {
+    for (Step step :
+         {&GroupCommit::claimKeys, &GroupCommit::resolveSeries, &GroupCommit::writePoints,
+          &GroupCommit::writeGroupEvents, &GroupCommit::writeWindows, &GroupCommit::touchDevices,
+          &GroupCommit::finishPackets}) {
         if (auto ok = (this->*step)(); !ok) {
             return ok.takeError();
         }
