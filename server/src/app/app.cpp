@@ -29,9 +29,10 @@ constexpr std::size_t kMaxGroupRecords = 200'000;
 
 // Runs `work` only on the instance that claims the job for this period, so that any number
 // of servers on one database do it once.
+// A frequent job (`quiet`) logs a run only when it did something.
 std::function<void()> claimed(store::Store& store, std::string name, std::chrono::seconds every,
-                              std::function<Result<std::string>()> work) {
-    return [&store, name = std::move(name), every, work = std::move(work)] {
+                              std::function<Result<std::string>()> work, bool quiet = false) {
+    return [&store, name = std::move(name), every, work = std::move(work), quiet] {
         Micros now = nowMicros();
         auto claim = store.claimJob(name, now, Micros{every.count()} * 1'000'000);
         if (!claim) {
@@ -44,10 +45,19 @@ std::function<void()> claimed(store::Store& store, std::string name, std::chrono
         auto done = work();
         if (!done) {
             log::warn("job failed", {{"job", name}, {"error", done.error().message}});
-        } else {
+        } else if (!quiet || !done->empty()) {
             log::info("job ran", {{"job", name}, {"result", *done}});
         }
     };
+}
+
+// Publishes device.offline for the devices whose silence passed their offline timeout.
+Result<std::string> checkOffline(live::OfflineWatch& watch) {
+    auto offline = watch.check(nowMicros());
+    if (!offline) {
+        return offline.takeError();
+    }
+    return *offline > 0 ? std::to_string(*offline) + " devices went offline" : std::string();
 }
 
 std::vector<JobRunner::Job> housekeeping(store::Store& store, const Config& config,
@@ -81,14 +91,9 @@ std::vector<JobRunner::Job> housekeeping(store::Store& store, const Config& conf
          })});
     std::chrono::seconds offline_every(std::max(1, config.offline_check_seconds));
     jobs.push_back({"offline_check", offline_every,
-                    claimed(store, "offline_check", offline_every, [&offline_watch] {
-                        auto offline = offline_watch.check(nowMicros());
-                        if (!offline) {
-                            return Result<std::string>(offline.takeError());
-                        }
-                        return Result<std::string>(
-                            *offline > 0 ? std::to_string(*offline) + " devices went offline" : "");
-                    })});
+                    claimed(
+                        store, "offline_check", offline_every,
+                        [&offline_watch] { return checkOffline(offline_watch); }, true)});
     if (keep_telemetry > 0) {
         jobs.push_back({"telemetry_retention", hours(6),
                         claimed(store, "telemetry_retention", hours(6), [&store, keep_telemetry] {
