@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "api/device_config.h"
+#include "api/filters.h"
 #include "api/pagination.h"
 #include "api/request_body.h"
 #include "core/crypto.h"
@@ -37,53 +38,6 @@ enum ProfileColumn : std::size_t {
     kDeviceCount,
     kColumnCount
 };
-
-// An id in the form the stores keep it (lowercase): PostgreSQL compares uuids regardless of
-// case, SQLite compares text.
-std::string lowercase(std::string text) {
-    for (char& c : text) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return text;
-}
-
-// The route's `{id}`, or empty when it is not a UUID (answered like any missing object).
-std::string pathId(const Request& request) {
-    std::string id(request.param("id"));
-    return isUuid(id) ? lowercase(std::move(id)) : std::string();
-}
-
-// `?name=<uuid>`, lowercased; 400 invalid_parameter when it is not a UUID.
-Result<std::optional<std::string>> idParam(const Request& request, std::string_view name) {
-    auto text = request.queryParam(name);
-    if (!text) {
-        return std::optional<std::string>{};
-    }
-    if (!isUuid(*text)) {
-        return invalidParameter(std::string(name), "must be an id (UUID)");
-    }
-    return std::optional<std::string>{lowercase(std::move(*text))};
-}
-
-// True when any of `columns` contains `term`, ignoring ASCII case; `%`, `_` and `\` in the
-// term match themselves.
-std::string containsText(std::initializer_list<std::string_view> columns, std::string_view term,
-                         store::SqlParams& params) {
-    std::string pattern = "%";
-    for (char c : lowercase(std::string(term))) {
-        if (c == '%' || c == '_' || c == '\\') {
-            pattern.push_back('\\');
-        }
-        pattern.push_back(c);
-    }
-    std::string placeholder = addParam(params, pattern.append("%"));
-    std::string condition = "(";
-    for (std::string_view column : columns) {
-        condition.append(condition.size() > 1 ? " OR " : "").append("lower(").append(column);
-        condition.append(") LIKE ").append(placeholder).append(" ESCAPE '\\'");
-    }
-    return condition.append(")");
-}
 
 json::object settingsObject(const std::string& text) {
     json::error_code ec;
